@@ -1,0 +1,1 @@
+"""riskgrid pricing: trades, market data, QuantLib reference pricing and numpy kernels."""
