@@ -28,9 +28,8 @@ from typing import Any, TypeVar
 
 import QuantLib as ql
 
-from pricing import conventions
+from pricing import conventions, vols
 from pricing import quantlib_ as qa
-from pricing import vols
 from pricing.errors import MarketDataError
 from pricing.market import MarketSnapshot, tenor_date
 from pricing.quotes import QuoteKey, parse_quote_id
@@ -97,7 +96,7 @@ class QlMarket:
         v = self._memo[key]
         if isinstance(v, MarketDataError):
             raise v
-        return v  # type: ignore[no-any-return]
+        return v
 
     def require(self, requirement: tuple[str, str]) -> None:
         """Build (or fail on) one requirement ``(kind, name)`` as listed by a pricer."""
@@ -143,21 +142,29 @@ class QlMarket:
         kinds = {k.kind for k, _ in quotes.values()}
         par = kinds & set(_PAR)
         if len(kinds) > 1 and (kinds - set(_PAR)):
-            raise MarketDataError(f"curve {index}: quote types {sorted(kinds)} cannot be mixed "
-                                  f"({prefix}); use par instruments or one direct type")
+            raise MarketDataError(
+                f"curve {index}: quote types {sorted(kinds)} cannot be mixed "
+                f"({prefix}); use par instruments or one direct type"
+            )
         dc = qa.day_counter(CURVE_DAY_COUNT)
         if par:
             ts = self._bootstrap(conv, quotes)
         elif kinds == {"FLAT"}:
-            (_, rate), = quotes.values()
+            ((_, rate),) = quotes.values()
             ts = ql.FlatForward(self.ql_asof, rate, dc, ql.Continuous)
         else:
             pillars = sorted((tenor_date(self.asof, k.tenor), v) for k, v in quotes.values())
             dates = [qa.ql_date(d) for d, _ in pillars]
             values = [v for _, v in pillars]
             if kinds == {"ZERO"}:
-                ts = ql.ZeroCurve([self.ql_asof, *dates], [values[0], *values], dc,
-                                  ql.NullCalendar(), ql.Linear(), ql.Continuous)
+                ts = ql.ZeroCurve(
+                    [self.ql_asof, *dates],
+                    [values[0], *values],
+                    dc,
+                    ql.NullCalendar(),
+                    ql.Linear(),
+                    ql.Continuous,
+                )
             else:
                 if any(v <= 0 for v in values):
                     raise MarketDataError(f"curve {index}: discount factors must be positive")
@@ -170,8 +177,9 @@ class QlMarket:
         self.curve(index)
         return list(self._memo[("helpers", index)])
 
-    def _bootstrap(self, conv: conventions.IndexConvention,
-                   quotes: dict[str, tuple[QuoteKey, float]]) -> ql.YieldTermStructure:
+    def _bootstrap(
+        self, conv: conventions.IndexConvention, quotes: dict[str, tuple[QuoteKey, float]]
+    ) -> ql.YieldTermStructure:
         cal = qa.calendar(conv.calendar)
         sw = conv.swap
         helpers: list[tuple[str, Any]] = []
@@ -187,46 +195,84 @@ class QlMarket:
             q = ql.QuoteHandle(ql.SimpleQuote(v))
             if k.kind == "DEP":
                 if k.tenor in ("ON", "TN"):
-                    h = ql.DepositRateHelper(q, ql.Period(1, ql.Days), 0 if k.tenor == "ON" else 1,
-                                             cal, ql.Following, False, qa.day_counter(conv.day_count))
+                    h = ql.DepositRateHelper(
+                        q,
+                        ql.Period(1, ql.Days),
+                        0 if k.tenor == "ON" else 1,
+                        cal,
+                        ql.Following,
+                        False,
+                        qa.day_counter(conv.day_count),
+                    )
                 else:
-                    h = ql.DepositRateHelper(q, qa.period(k.tenor), conv.fixing_days, cal,
-                                             qa.bdc(conv.convention), conv.end_of_month,
-                                             qa.day_counter(conv.day_count))
+                    h = ql.DepositRateHelper(
+                        q,
+                        qa.period(k.tenor),
+                        conv.fixing_days,
+                        cal,
+                        qa.bdc(conv.convention),
+                        conv.end_of_month,
+                        qa.day_counter(conv.day_count),
+                    )
             elif k.kind == "FRA":
                 if conv.is_overnight:
                     raise MarketDataError(f"{qid}: FRA quotes need an IBOR curve")
                 a, b = (int(x) for x in k.tenor.split("X"))
-                h = ql.FraRateHelper(q, a, b, conv.fixing_days, cal, qa.bdc(conv.convention),
-                                     conv.end_of_month, qa.day_counter(conv.day_count))
+                h = ql.FraRateHelper(
+                    q,
+                    a,
+                    b,
+                    conv.fixing_days,
+                    cal,
+                    qa.bdc(conv.convention),
+                    conv.end_of_month,
+                    qa.day_counter(conv.day_count),
+                )
             elif k.kind == "OIS":
                 if not conv.is_overnight:
                     raise MarketDataError(f"{qid}: OIS quotes need an overnight-index curve")
-                h = ql.OISRateHelper(sw.settlement_days, qa.period(k.tenor), q, on_index,
-                                     paymentLag=sw.payment_lag,
-                                     paymentConvention=qa.bdc(sw.convention),
-                                     paymentFrequency=qa.frequency(sw.float_frequency),
-                                     paymentCalendar=cal,
-                                     fixedPaymentFrequency=qa.frequency(sw.fixed_frequency),
-                                     convention=qa.bdc(sw.convention),
-                                     fixedDayCount=qa.day_counter(sw.fixed_day_count))
+                h = ql.OISRateHelper(
+                    sw.settlement_days,
+                    qa.period(k.tenor),
+                    q,
+                    on_index,
+                    paymentLag=sw.payment_lag,
+                    paymentConvention=qa.bdc(sw.convention),
+                    paymentFrequency=qa.frequency(sw.float_frequency),
+                    paymentCalendar=cal,
+                    fixedPaymentFrequency=qa.frequency(sw.fixed_frequency),
+                    convention=qa.bdc(sw.convention),
+                    fixedDayCount=qa.day_counter(sw.fixed_day_count),
+                )
             else:  # SWAP
                 if conv.is_overnight:
                     raise MarketDataError(f"{qid}: SWAP quotes need an IBOR curve (use OIS)")
-                h = ql.SwapRateHelper(q, qa.period(k.tenor), cal, qa.frequency(sw.fixed_frequency),
-                                      qa.bdc(sw.convention), qa.day_counter(sw.fixed_day_count),
-                                      ibor, ql.QuoteHandle(), ql.Period(0, ql.Days), disc,
-                                      sw.settlement_days)
+                h = ql.SwapRateHelper(
+                    q,
+                    qa.period(k.tenor),
+                    cal,
+                    qa.frequency(sw.fixed_frequency),
+                    qa.bdc(sw.convention),
+                    qa.day_counter(sw.fixed_day_count),
+                    ibor,
+                    ql.QuoteHandle(),
+                    ql.Period(0, ql.Days),
+                    disc,
+                    sw.settlement_days,
+                )
             helpers.append((qid, h))
         helpers.sort(key=lambda p: p[1].pillarDate().serialNumber())
         pillars = [h.pillarDate() for _, h in helpers]
         dupes = {pillars[i] for i in range(1, len(pillars)) if pillars[i] == pillars[i - 1]}
         if dupes:
             same = [qid for qid, h in helpers if h.pillarDate() in dupes]
-            raise MarketDataError(f"curve {conv.name}: quotes {', '.join(same)} share a pillar date")
+            raise MarketDataError(
+                f"curve {conv.name}: quotes {', '.join(same)} share a pillar date"
+            )
         self._memo[("helpers", conv.name)] = helpers
-        curve = ql.PiecewiseLogLinearDiscount(self.ql_asof, [h for _, h in helpers],
-                                              qa.day_counter(CURVE_DAY_COUNT))
+        curve = ql.PiecewiseLogLinearDiscount(
+            self.ql_asof, [h for _, h in helpers], qa.day_counter(CURVE_DAY_COUNT)
+        )
         try:
             curve.discount(pillars[-1])  # bootstrap now, so failures are reported here
         except RuntimeError as exc:
@@ -243,10 +289,19 @@ class QlMarket:
         if not issuer:
             return base
         spread = self.credit_spread(issuer)
-        return self._get("zspread", f"{currency}.{issuer}", lambda: ql.YieldTermStructureHandle(
-            ql.ZeroSpreadedTermStructure(base, ql.QuoteHandle(ql.SimpleQuote(spread)),
-                                         ql.Continuous, ql.NoFrequency,
-                                         qa.day_counter(CURVE_DAY_COUNT))))
+        return self._get(
+            "zspread",
+            f"{currency}.{issuer}",
+            lambda: ql.YieldTermStructureHandle(
+                ql.ZeroSpreadedTermStructure(
+                    base,
+                    ql.QuoteHandle(ql.SimpleQuote(spread)),
+                    ql.Continuous,
+                    ql.NoFrequency,
+                    qa.day_counter(CURVE_DAY_COUNT),
+                )
+            ),
+        )
 
     # -- FX ---------------------------------------------------------------------------------------
     def _usd_per(self, ccy: str) -> float:
@@ -275,7 +330,9 @@ class QlMarket:
         """Units of ``to_ccy`` per unit of ``from_ccy`` at spot (for reporting-currency PVs)."""
         return self.fx_spot(from_ccy + to_ccy)
 
-    def fx_curves(self, pair: str) -> tuple[ql.YieldTermStructureHandle, ql.YieldTermStructureHandle]:
+    def fx_curves(
+        self, pair: str
+    ) -> tuple[ql.YieldTermStructureHandle, ql.YieldTermStructureHandle]:
         """(base-currency, quote-currency) discount curves consistent with the FX forwards.
 
         With forward points ``FX.<PAIR>.FWD.<T>`` the base curve is implied from them:
@@ -291,7 +348,9 @@ class QlMarket:
         base, quote = pair[:3], pair[3:]
         dom = self.discount(quote)
         points = self._groups.get(("FX", pair), {})
-        fwd = sorted((tenor_date(self.asof, k.tenor), v) for k, v in points.values() if k.kind == "FWD")
+        fwd = sorted(
+            (tenor_date(self.asof, k.tenor), v) for k, v in points.values() if k.kind == "FWD"
+        )
         if not fwd:
             return self.discount(base), dom
         spot = self.fx_spot(pair)
@@ -324,8 +383,13 @@ class QlMarket:
     def dividend_curve(self, underlying: str) -> ql.YieldTermStructureHandle:
         """Flat continuous dividend-yield curve (``EQ.<UND>.DIV``; 0 when not quoted)."""
         q = self.snapshot.get(f"EQ.{underlying}.DIV", 0.0) or 0.0
-        return self._get("div", underlying, lambda: ql.YieldTermStructureHandle(
-            ql.FlatForward(self.ql_asof, q, qa.day_counter(CURVE_DAY_COUNT), ql.Continuous)))
+        return self._get(
+            "div",
+            underlying,
+            lambda: ql.YieldTermStructureHandle(
+                ql.FlatForward(self.ql_asof, q, qa.day_counter(CURVE_DAY_COUNT), ql.Continuous)
+            ),
+        )
 
     # -- vols (built in pricing.vols) -------------------------------------------------------------
     def equity_vol(self, underlying: str) -> ql.BlackVolTermStructureHandle:

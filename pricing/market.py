@@ -32,6 +32,7 @@ import yaml
 from pricing.errors import InputFileError
 from pricing.quotes import QuoteKey, parse_quote_id
 from pricing.trades.base import parse_date
+from pricing.yaml_ import YAMLError, load_yaml
 
 __all__ = ["FrozenMap", "MarketSnapshot", "Shock", "load_snapshot"]
 
@@ -85,8 +86,10 @@ class Shock:
 
     def __post_init__(self) -> None:
         if self.shift not in ("ABSOLUTE", "RELATIVE", "MULTIPLY"):
-            raise ValueError(f"shock {self.pattern!r}: unknown shift {self.shift!r} "
-                             "(ABSOLUTE, RELATIVE or MULTIPLY)")
+            raise ValueError(
+                f"shock {self.pattern!r}: unknown shift {self.shift!r} "
+                "(ABSOLUTE, RELATIVE or MULTIPLY)"
+            )
         if not math.isfinite(self.value):
             raise ValueError(f"shock {self.pattern!r}: value must be finite")
         if self.shift == "RELATIVE" and self.value <= -1:
@@ -151,16 +154,21 @@ class MarketSnapshot:
                 parse_quote_id(k)
                 x = float(v)
             except (ValueError, TypeError) as exc:
-                bad.append(str(exc) if isinstance(exc, ValueError) and "quote id" in str(exc)
-                           else f"quote {k!r}: value {v!r} is not a number")
+                bad.append(
+                    str(exc)
+                    if isinstance(exc, ValueError) and "quote id" in str(exc)
+                    else f"quote {k!r}: value {v!r} is not a number"
+                )
                 continue
             if not math.isfinite(x):
                 bad.append(f"quote {k!r}: value {v!r} is not finite")
             clean[k] = x
         if bad:
             raise ValueError("invalid market snapshot:\n  " + "\n  ".join(bad))
-        fix = {str(i): dict(sorted((parse_date(d), float(v)) for d, v in s.items()))
-               for i, s in self.fixings.items()}
+        fix = {
+            str(i): dict(sorted((parse_date(d), float(v)) for d, v in s.items()))
+            for i, s in self.fixings.items()
+        }
         object.__setattr__(self, "quotes", FrozenMap(clean))
         object.__setattr__(self, "fixings", {i: fix[i] for i in sorted(fix)})
         object.__setattr__(self, "_hash", None)
@@ -207,8 +215,9 @@ class MarketSnapshot:
         return (MarketSnapshot, (self.asof, dict(self.quotes), self.fixings, self.name))
 
     # -- scenarios --------------------------------------------------------------------------------
-    def apply(self, shocks: Iterable[Shock], name: str | None = None,
-              strict: bool = True) -> MarketSnapshot:
+    def apply(
+        self, shocks: Iterable[Shock], name: str | None = None, strict: bool = True
+    ) -> MarketSnapshot:
         """A new snapshot with ``shocks`` applied in order (this one is unchanged).
 
         Parameters
@@ -242,8 +251,9 @@ class MarketSnapshot:
 
     def with_quotes(self, updates: Mapping[str, float], name: str | None = None) -> MarketSnapshot:
         """A new snapshot with some quotes replaced or added."""
-        return MarketSnapshot(self.asof, {**self.quotes, **updates}, self.fixings,
-                              self.name if name is None else name)
+        return MarketSnapshot(
+            self.asof, {**self.quotes, **updates}, self.fixings, self.name if name is None else name
+        )
 
     def with_asof(self, asof: dt.date) -> MarketSnapshot:
         """The same quotes at another as-of date (used for theta / roll-down)."""
@@ -256,7 +266,9 @@ class MarketSnapshot:
             "asof": self.asof.isoformat(),
             "name": self.name,
             "quotes": dict(self.quotes),
-            "fixings": {i: {d.isoformat(): v for d, v in s.items()} for i, s in self.fixings.items()},
+            "fixings": {
+                i: {d.isoformat(): v for d, v in s.items()} for i, s in self.fixings.items()
+            },
         }
 
     def save(self, path: str | Path) -> Path:
@@ -311,8 +323,8 @@ def load_snapshot(path: str | Path) -> MarketSnapshot:
     text = p.read_text(encoding="utf-8")
     if suffix in (".yaml", ".yml", ".json"):
         try:
-            doc = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            doc = json.loads(text) if suffix == ".json" else load_yaml(text)
+        except (json.JSONDecodeError, YAMLError) as exc:
             raise InputFileError(f"{p}: not valid {suffix[1:].upper()}: {exc}") from None
         return MarketSnapshot.from_document(doc, str(p))
     if suffix == ".csv":
@@ -336,7 +348,7 @@ def _snapshot_from_csv(text: str, source: str) -> MarketSnapshot:
         elif key == "NAME":
             doc["name"] = value
         elif key.startswith("FIXING."):
-            index, _, date = key[len("FIXING."):].rpartition(".")
+            index, _, date = key[len("FIXING.") :].rpartition(".")
             doc["fixings"].setdefault(index, {})[date] = value
         else:
             doc["quotes"][key] = value

@@ -50,8 +50,12 @@ class TradeResult:
     def to_record(self) -> dict[str, Any]:
         """Flat record: the result columns plus ``greek_<name>`` for each Greek."""
         rec: dict[str, Any] = {
-            "trade_id": self.trade_id, "book": self.book, "product": self.product,
-            "currency": self.currency, "pv": self.pv, "pv_reporting": self.pv_reporting,
+            "trade_id": self.trade_id,
+            "book": self.book,
+            "product": self.product,
+            "currency": self.currency,
+            "pv": self.pv,
+            "pv_reporting": self.pv_reporting,
             "error": "" if self.error is None else f"{self.error.field}: {self.error.reason}",
         }
         rec.update({f"greek_{k}": v for k, v in self.greeks.items()})
@@ -87,9 +91,17 @@ class PricingResults:
         """Per book: desk, trade count, valued, failed, PV in reporting currency (valued trades)."""
         rows: dict[str, dict[str, Any]] = {}
         for r in self.results:
-            row = rows.setdefault(r.book, {
-                "desk": portfolio.desk_of(r.book) if portfolio is not None else "",
-                "book": r.book, "trades": 0, "valued": 0, "failed": 0, "pv_reporting": 0.0})
+            row = rows.setdefault(
+                r.book,
+                {
+                    "desk": portfolio.desk_of(r.book) if portfolio is not None else "",
+                    "book": r.book,
+                    "trades": 0,
+                    "valued": 0,
+                    "failed": 0,
+                    "pv_reporting": 0.0,
+                },
+            )
             row["trades"] += 1
             if r.ok:
                 row["valued"] += 1
@@ -104,12 +116,23 @@ class PricingResults:
         p.parent.mkdir(parents=True, exist_ok=True)
         records = [r.to_record() for r in self.results]
         if p.suffix.lower() == ".json":
-            p.write_text(json.dumps({
-                "reporting_currency": self.reporting_currency,
-                "snapshot_hash": self.snapshot_hash,
-                "results": [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                             for k, v in rec.items()} for rec in records],
-            }, indent=1), encoding="utf-8")
+            p.write_text(
+                json.dumps(
+                    {
+                        "reporting_currency": self.reporting_currency,
+                        "snapshot_hash": self.snapshot_hash,
+                        "results": [
+                            {
+                                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                                for k, v in rec.items()
+                            }
+                            for rec in records
+                        ],
+                    },
+                    indent=1,
+                ),
+                encoding="utf-8",
+            )
         elif p.suffix.lower() == ".csv":
             greek_cols = sorted({k for rec in records for k in rec if k.startswith("greek_")})
             with p.open("w", newline="", encoding="utf-8") as fh:
@@ -123,14 +146,15 @@ class PricingResults:
 
 
 def _failed(trade: Trade, err: TradeError) -> TradeResult:
-    return TradeResult(trade.trade_id, trade.book, trade.product, _safe_ccy(trade), NAN, NAN,
-                       error=err)
+    return TradeResult(
+        trade.trade_id, trade.book, trade.product, _safe_ccy(trade), NAN, NAN, error=err
+    )
 
 
 def _safe_ccy(trade: Trade) -> str:
     try:
         return trade.currency
-    except Exception:  # noqa: BLE001 - a label only
+    except Exception:
         return ""
 
 
@@ -138,13 +162,22 @@ def value_trade(trade: Trade, market: QlMarket, reporting_currency: str) -> Trad
     """Value one trade on an already-built market (inside a ``ql_session``)."""
     errors = trade.check(market.asof)
     if errors:
-        return _failed(trade, errors[0] if len(errors) == 1 else TradeError(
-            trade.trade_id, ",".join(e.field for e in errors), "; ".join(e.reason for e in errors)))
+        return _failed(
+            trade,
+            errors[0]
+            if len(errors) == 1
+            else TradeError(
+                trade.trade_id,
+                ",".join(e.field for e in errors),
+                "; ".join(e.reason for e in errors),
+            ),
+        )
     try:
         module = pricer_for(trade.product)
     except KeyError:
-        return _failed(trade, TradeError(trade.trade_id, "product",
-                                         f"no pricer for product {trade.product}"))
+        return _failed(
+            trade, TradeError(trade.trade_id, "product", f"no pricer for product {trade.product}")
+        )
     try:
         for req in module.requirements(trade):
             market.require(req)
@@ -160,11 +193,14 @@ def value_trade(trade: Trade, market: QlMarket, reporting_currency: str) -> Trad
         return _failed(trade, TradeError(trade.trade_id, "market", str(exc)))
     except (RuntimeError, ValueError, ArithmeticError) as exc:  # QuantLib raises RuntimeError
         return _failed(trade, TradeError(trade.trade_id, "pricing", str(exc).strip()))
-    except Exception as exc:  # noqa: BLE001 - one trade's bug must not stop the book
-        return _failed(trade, TradeError(trade.trade_id, "pricing",
-                                         f"internal error {type(exc).__name__}: {exc}"))
-    return TradeResult(trade.trade_id, trade.book, trade.product, trade.currency, pv, pv * fx,
-                       dict(val.greeks))
+    except Exception as exc:
+        return _failed(
+            trade,
+            TradeError(trade.trade_id, "pricing", f"internal error {type(exc).__name__}: {exc}"),
+        )
+    return TradeResult(
+        trade.trade_id, trade.book, trade.product, trade.currency, pv, pv * fx, dict(val.greeks)
+    )
 
 
 def price(

@@ -125,9 +125,12 @@ def overnight_index(
     )
 
 
-def ibor_index(conv: IndexConvention, curve: ql.YieldTermStructureHandle | None = None) -> ql.IborIndex:
+def ibor_index(
+    conv: IndexConvention, curve: ql.YieldTermStructureHandle | None = None
+) -> ql.IborIndex:
     """A QuantLib IBOR-style index built from conventions, projecting on ``curve``."""
-    assert conv.tenor is not None
+    if conv.tenor is None:
+        raise ValueError(f"index {conv.name} has no tenor: it is not an IBOR index")
     return ql.IborIndex(
         conv.name,
         period(conv.tenor),

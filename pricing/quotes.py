@@ -83,7 +83,9 @@ def parse_quote_id(qid: str) -> QuoteKey:
             raise _bad(qid, "expected IR.<CCY>.<CURVE>.<TYPE>.<TENOR> or IR.<CCY>.<CURVE>.FLAT")
         kind, tenor = parts[3], parts[4]
         if kind not in IR_KINDS:
-            raise _bad(qid, f"unknown rate quote type {kind!r} (known: {', '.join(IR_KINDS)}, FLAT)")
+            raise _bad(
+                qid, f"unknown rate quote type {kind!r} (known: {', '.join(IR_KINDS)}, FLAT)"
+            )
         if kind == "FRA":
             m = _RE_FRA.match(tenor)
             if not m or int(m.group(1)) >= int(m.group(2)):
@@ -142,5 +144,8 @@ def _parse_vol(qid: str, parts: list[str]) -> QuoteKey:
             return QuoteKey("VOL", name, "SWPT", "ATM", m.group(1), m.group(2))
     if fam == "CAP" and len(parts) == 4 and _RE_CCY.match(name) and _RE_TENOR.match(parts[3]):
         return QuoteKey("VOL", name, "CAP", "ATM", parts[3])
-    raise _bad(qid, "expected VOL.EQ.<UND>.<EXPIRY>.<STRIKE%>, VOL.FX.<PAIR>.<EXPIRY>.ATM, "
-                    "VOL.SWPT.<CCY>.<EXPIRY><TENOR>, VOL.CAP.<CCY>.<MATURITY> or VOL.*.<NAME>.FLAT")
+    raise _bad(
+        qid,
+        "expected VOL.EQ.<UND>.<EXPIRY>.<STRIKE%>, VOL.FX.<PAIR>.<EXPIRY>.ATM, "
+        "VOL.SWPT.<CCY>.<EXPIRY><TENOR>, VOL.CAP.<CCY>.<MATURITY> or VOL.*.<NAME>.FLAT",
+    )

@@ -78,13 +78,17 @@ def _flat_or_grid(market: QlMarket, family: str, name: str) -> tuple[float | Non
     return (flat[0] if flat else None), grid
 
 
-def _rect(family: str, name: str, grid: list[Any], row: Any, col: Any) -> tuple[list[Any], list[Any], dict[Any, float]]:
+def _rect(
+    family: str, name: str, grid: list[Any], row: Any, col: Any
+) -> tuple[list[Any], list[Any], dict[Any, float]]:
     rows = sorted({row(k) for k, _ in grid})
     cols = sorted({col(k) for k, _ in grid})
     cells = {(row(k), col(k)): v for k, v in grid}
     if len(cells) != len(rows) * len(cols):
-        raise MarketDataError(f"VOL.{family}.{name}: the grid is not full "
-                              f"({len(cells)} of {len(rows)} x {len(cols)} points quoted)")
+        raise MarketDataError(
+            f"VOL.{family}.{name}: the grid is not full "
+            f"({len(cells)} of {len(rows)} x {len(cols)} points quoted)"
+        )
     return rows, cols, cells
 
 
@@ -97,8 +101,12 @@ def equity_vol(market: QlMarket, underlying: str) -> ql.BlackVolTermStructureHan
         return ql.BlackVolTermStructureHandle(ql.BlackConstantVol(market.ql_asof, cal, flat, dc))
     spot = market.equity_spot(underlying)
     expiries, strikes, cells = _rect(
-        "EQ", underlying, grid, row=lambda k: tenor_date(market.asof, k.tenor),
-        col=lambda k: float(k.extra))
+        "EQ",
+        underlying,
+        grid,
+        row=lambda k: tenor_date(market.asof, k.tenor),
+        col=lambda k: float(k.extra),
+    )
     dates = [qa.ql_date(d) for d in expiries]
     if len(strikes) == 1:
         vs = [cells[(d, strikes[0])] for d in expiries]
@@ -110,9 +118,16 @@ def equity_vol(market: QlMarket, underlying: str) -> ql.BlackVolTermStructureHan
         for i, k in enumerate(strikes):
             for j, d in enumerate(expiries):
                 m[i][j] = cells[(d, k)]
-        ts = ql.BlackVarianceSurface(market.ql_asof, cal, dates, [k / 100.0 * spot for k in strikes],
-                                     m, dc, ql.BlackVarianceSurface.ConstantExtrapolation,
-                                     ql.BlackVarianceSurface.ConstantExtrapolation)
+        ts = ql.BlackVarianceSurface(
+            market.ql_asof,
+            cal,
+            dates,
+            [k / 100.0 * spot for k in strikes],
+            m,
+            dc,
+            ql.BlackVarianceSurface.ConstantExtrapolation,
+            ql.BlackVarianceSurface.ConstantExtrapolation,
+        )
     ts.enableExtrapolation()
     return ql.BlackVolTermStructureHandle(ts)
 
@@ -128,13 +143,16 @@ def fx_vol(market: QlMarket, pair: str) -> ql.BlackVolTermStructureHandle:
         ts = ql.BlackConstantVol(market.ql_asof, ql.NullCalendar(), flat, dc)
     else:
         pts = sorted((tenor_date(market.asof, k.tenor), v) for k, v in grid)
-        ts = ql.BlackVarianceCurve(market.ql_asof, [qa.ql_date(d) for d, _ in pts],
-                                   [v for _, v in pts], dc, False)
+        ts = ql.BlackVarianceCurve(
+            market.ql_asof, [qa.ql_date(d) for d, _ in pts], [v for _, v in pts], dc, False
+        )
     ts.enableExtrapolation()
     return ql.BlackVolTermStructureHandle(ts)
 
 
-def _rate_vol_type(market: QlMarket, family: str, currency: str) -> tuple[Literal["NORMAL", "LOGNORMAL"], float]:
+def _rate_vol_type(
+    market: QlMarket, family: str, currency: str
+) -> tuple[Literal["NORMAL", "LOGNORMAL"], float]:
     shift = market.snapshot.get(f"VOLSHIFT.{family}.{currency}")
     return ("NORMAL", 0.0) if shift is None else ("LOGNORMAL", float(shift))
 
@@ -147,26 +165,41 @@ def swaption_vol(market: QlMarket, currency: str) -> RateVol:
     dc = qa.day_counter(_DC)
     cal = ql.NullCalendar()
     if flat is not None:
-        ts = ql.ConstantSwaptionVolatility(market.ql_asof, cal, ql.Unadjusted, flat, dc, qtype, shift)
+        ts = ql.ConstantSwaptionVolatility(
+            market.ql_asof, cal, ql.Unadjusted, flat, dc, qtype, shift
+        )
     else:
+
         def months(t: str) -> int:
             p = qa.period(t)
             return p.length() * (12 if p.units() == ql.Years else 1)
 
-        expiries, tenors, cells = _rect("SWPT", currency, grid,
-                                        row=lambda k: months(k.tenor), col=lambda k: months(k.extra))
+        expiries, tenors, cells = _rect(
+            "SWPT", currency, grid, row=lambda k: months(k.tenor), col=lambda k: months(k.extra)
+        )
         if len(expiries) < 2 or len(tenors) < 2:
-            raise MarketDataError(f"VOL.SWPT.{currency}: the matrix needs at least 2 expiries and "
-                                  "2 tenors (or use VOL.SWPT.<CCY>.FLAT)")
+            raise MarketDataError(
+                f"VOL.SWPT.{currency}: the matrix needs at least 2 expiries and "
+                "2 tenors (or use VOL.SWPT.<CCY>.FLAT)"
+            )
         m = ql.Matrix(len(expiries), len(tenors))
         sh = ql.Matrix(len(expiries), len(tenors), shift)
         for i, e in enumerate(expiries):
             for j, t in enumerate(tenors):
                 m[i][j] = cells[(e, t)]
         dates = [qa.ql_date(tenor_date(market.asof, f"{e}M")) for e in expiries]
-        ts = ql.SwaptionVolatilityMatrix(market.ql_asof, cal, ql.Unadjusted, dates,
-                                         [ql.Period(t, ql.Months) for t in tenors],
-                                         m, dc, True, qtype, sh)
+        ts = ql.SwaptionVolatilityMatrix(
+            market.ql_asof,
+            cal,
+            ql.Unadjusted,
+            dates,
+            [ql.Period(t, ql.Months) for t in tenors],
+            m,
+            dc,
+            True,
+            qtype,
+            sh,
+        )
     ts.enableExtrapolation()
     return RateVol(kind, shift, handle=ql.SwaptionVolatilityStructureHandle(ts))
 

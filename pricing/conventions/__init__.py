@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 __all__ = [
-    "DAY_COUNTS",
     "BUSINESS_DAY_CONVENTIONS",
+    "DAY_COUNTS",
     "CurrencyConvention",
     "IndexConvention",
     "SwapConvention",

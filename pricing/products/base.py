@@ -42,8 +42,9 @@ def side_sign(side: str) -> float:
 
 
 def model_greeks(
-    instrument: ql.Instrument, scale: float, names: tuple[str, ...] = (
-        "delta", "gamma", "vega", "theta", "rho", "dividendRho")
+    instrument: ql.Instrument,
+    scale: float,
+    names: tuple[str, ...] = ("delta", "gamma", "vega", "theta", "rho", "dividendRho"),
 ) -> dict[str, float]:
     """Greeks the instrument's engine provides, times ``scale``; absent ones are skipped."""
     out = {}
@@ -60,9 +61,23 @@ def model_greeks(
     return out
 
 
-def schedule(start: dt.date, end: dt.date, tenor: str, calendar: str, convention: str,
-             end_of_month: bool = False) -> ql.Schedule:
+def schedule(
+    start: dt.date,
+    end: dt.date,
+    tenor: str,
+    calendar: str,
+    convention: str,
+    end_of_month: bool = False,
+) -> ql.Schedule:
     """A backward-generated coupon schedule (the market default for swaps and bonds)."""
     bd = qa.bdc(convention)
-    return ql.Schedule(qa.ql_date(start), qa.ql_date(end), qa.period(tenor), qa.calendar(calendar),
-                       bd, bd, ql.DateGeneration.Backward, end_of_month)
+    return ql.Schedule(
+        qa.ql_date(start),
+        qa.ql_date(end),
+        qa.period(tenor),
+        qa.calendar(calendar),
+        bd,
+        bd,
+        ql.DateGeneration.Backward,
+        end_of_month,
+    )

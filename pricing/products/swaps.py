@@ -25,26 +25,47 @@ def requirements(trade: InterestRateSwap | OvernightIndexSwap) -> list[tuple[str
     return [("discount", trade.currency), ("curve", trade.index)]
 
 
-def build_swap(trade: InterestRateSwap | OvernightIndexSwap,
-               market: QlMarket) -> ql.FixedVsFloatingSwap:
+def build_swap(
+    trade: InterestRateSwap | OvernightIndexSwap, market: QlMarket
+) -> ql.FixedVsFloatingSwap:
     """The QuantLib swap of ``trade`` with a discounting engine attached."""
     conv = conventions.index_convention(trade.index)
     sw = conv.swap
     index = market.index(trade.index)
     kind = ql.Swap.Payer if trade.fixed_leg == "PAY" else ql.Swap.Receiver
-    fixed = schedule(trade.start_date, trade.maturity_date, sw.fixed_frequency, conv.calendar,
-                     sw.convention)
-    floating = schedule(trade.start_date, trade.maturity_date, sw.float_frequency, conv.calendar,
-                        sw.convention)
+    fixed = schedule(
+        trade.start_date, trade.maturity_date, sw.fixed_frequency, conv.calendar, sw.convention
+    )
+    floating = schedule(
+        trade.start_date, trade.maturity_date, sw.float_frequency, conv.calendar, sw.convention
+    )
     if conv.is_overnight:
         swap = ql.OvernightIndexedSwap(
-            kind, [trade.notional] * (len(fixed) - 1), fixed, trade.fixed_rate,
-            qa.day_counter(sw.fixed_day_count), [trade.notional] * (len(floating) - 1), floating,
-            index, trade.spread, sw.payment_lag, qa.bdc(sw.convention), qa.calendar(conv.calendar))
+            kind,
+            [trade.notional] * (len(fixed) - 1),
+            fixed,
+            trade.fixed_rate,
+            qa.day_counter(sw.fixed_day_count),
+            [trade.notional] * (len(floating) - 1),
+            floating,
+            index,
+            trade.spread,
+            sw.payment_lag,
+            qa.bdc(sw.convention),
+            qa.calendar(conv.calendar),
+        )
     else:
-        swap = ql.VanillaSwap(kind, trade.notional, fixed, trade.fixed_rate,
-                              qa.day_counter(sw.fixed_day_count), floating, index, trade.spread,
-                              qa.day_counter(conv.day_count))
+        swap = ql.VanillaSwap(
+            kind,
+            trade.notional,
+            fixed,
+            trade.fixed_rate,
+            qa.day_counter(sw.fixed_day_count),
+            floating,
+            index,
+            trade.spread,
+            qa.day_counter(conv.day_count),
+        )
     swap.setPricingEngine(ql.DiscountingSwapEngine(market.discount(trade.currency)))
     return swap
 

@@ -41,5 +41,6 @@ __all__ = [
     "parse_date",
     "parse_portfolio",
     "parse_tenor",
+    "parse_trade",
     "write_portfolio",
 ]

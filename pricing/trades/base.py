@@ -17,7 +17,17 @@ import math
 import re
 import types
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from pricing import conventions
 from pricing.errors import TradeError
@@ -168,8 +178,11 @@ class Trade:
         return TradeError(self.trade_id, field, reason)
 
     def _positive(self, *names: str) -> list[TradeError]:
-        return [self._err(n, f"must be positive, got {getattr(self, n)!r}")
-                for n in names if not getattr(self, n) > 0]
+        return [
+            self._err(n, f"must be positive, got {getattr(self, n)!r}")
+            for n in names
+            if not getattr(self, n) > 0
+        ]
 
     def _known_currency(self, name: str = "currency") -> list[TradeError]:
         code = getattr(self, name)
@@ -187,7 +200,9 @@ class Trade:
     def _not_before_asof(self, name: str, asof: dt.date | None) -> list[TradeError]:
         d = getattr(self, name)
         if asof is not None and d <= asof:
-            return [self._err(name, f"{d.isoformat()} is not after the as-of date {asof.isoformat()}")]
+            return [
+                self._err(name, f"{d.isoformat()} is not after the as-of date {asof.isoformat()}")
+            ]
         return []
 
 
@@ -212,8 +227,9 @@ def build_trade(
     for name, f in fields.items():
         raw = record.get(name)
         if raw in _MISSING_VALUES:
-            has_default = (f.default is not dataclasses.MISSING
-                           or f.default_factory is not dataclasses.MISSING)
+            has_default = (
+                f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            )
             if not has_default:
                 errors.append(TradeError(trade_id, name, "missing required field"))
             continue
@@ -223,7 +239,9 @@ def build_trade(
             errors.append(TradeError(trade_id, name, str(exc)))
     for key, raw in record.items():
         if key not in fields and key not in ignore and raw not in _MISSING_VALUES:
-            errors.append(TradeError(trade_id, str(key), f"unknown field for product {cls.product}"))
+            errors.append(
+                TradeError(trade_id, str(key), f"unknown field for product {cls.product}")
+            )
     for name in cls.positive_fields:
         if name in values and not values[name] > 0:
             errors.append(TradeError(trade_id, name, f"must be positive, got {values[name]!r}"))

@@ -41,8 +41,9 @@ class EquityOption(Trade):
         errs = [*super().check(asof), *self._not_before_asof("expiry_date", asof)]
         if self.underlying not in conventions.underlyings():
             known = ", ".join(sorted(conventions.underlyings()))
-            errs.append(self._err("underlying", f"unknown underlying {self.underlying!r} "
-                                                f"(known: {known})"))
+            errs.append(
+                self._err("underlying", f"unknown underlying {self.underlying!r} (known: {known})")
+            )
         return errs
 
 

@@ -41,8 +41,11 @@ class _FxTrade(Trade):
         if len(p) != 6 or not p.isalpha() or not p.isupper():
             return [self._err("pair", f"malformed currency pair {p!r} (expected e.g. EURUSD)")]
         known = conventions.currencies()
-        errs = [self._err("pair", f"unknown currency {c!r} in pair {p}")
-                for c in (p[:3], p[3:]) if c not in known]
+        errs = [
+            self._err("pair", f"unknown currency {c!r} in pair {p}")
+            for c in (p[:3], p[3:])
+            if c not in known
+        ]
         if p[:3] == p[3:]:
             errs.append(self._err("pair", f"pair {p} has the same currency twice"))
         return errs
@@ -59,8 +62,11 @@ class FxForward(_FxTrade):
     side: Side = "BUY"
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        return [*self._pair_checks(), *super().check(asof),
-                *self._not_before_asof("delivery_date", asof)]
+        return [
+            *self._pair_checks(),
+            *super().check(asof),
+            *self._not_before_asof("delivery_date", asof),
+        ]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,5 +81,8 @@ class FxOption(_FxTrade):
     side: Side = "BUY"
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        return [*self._pair_checks(), *super().check(asof),
-                *self._not_before_asof("expiry_date", asof)]
+        return [
+            *self._pair_checks(),
+            *super().check(asof),
+            *self._not_before_asof("expiry_date", asof),
+        ]

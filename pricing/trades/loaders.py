@@ -35,6 +35,7 @@ from pricing.errors import InputFileError, TradeError
 from pricing.trades.base import Trade
 from pricing.trades.portfolio import Portfolio
 from pricing.trades.registry import PRODUCTS, parse_trade
+from pricing.yaml_ import YAMLError, load_yaml
 
 __all__ = ["LoadResult", "load_portfolio", "parse_portfolio", "write_portfolio"]
 
@@ -87,7 +88,9 @@ def parse_portfolio(
     hierarchy = dict(books or {})
     for label, rec in records:
         if not isinstance(rec, Mapping):
-            errors.append(TradeError(label, "record", f"must be a mapping, got {type(rec).__name__}"))
+            errors.append(
+                TradeError(label, "record", f"must be a mapping, got {type(rec).__name__}")
+            )
             continue
         trade, errs = parse_trade(rec, asof=asof, label=label, product=product)
         desk = rec.get("desk")
@@ -95,8 +98,13 @@ def parse_portfolio(
             desk = str(desk).strip()
             known = hierarchy.get(trade.book)
             if known is not None and known != desk:
-                errs = [TradeError(trade.trade_id, "desk",
-                                   f"book {trade.book} belongs to desk {known}, not {desk}")]
+                errs = [
+                    TradeError(
+                        trade.trade_id,
+                        "desk",
+                        f"book {trade.book} belongs to desk {known}, not {desk}",
+                    )
+                ]
                 trade = None
             else:
                 hierarchy[trade.book] = desk
@@ -115,8 +123,8 @@ def _read_document(path: Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        return load_yaml(text)
+    except (json.JSONDecodeError, YAMLError) as exc:
         raise InputFileError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
 
 
@@ -156,11 +164,14 @@ def load_portfolio(path: str | Path, asof: dt.date | None = None) -> LoadResult:
     suffix = p.suffix.lower()
     if suffix == ".csv":
         rows = _read_csv(p)
-        return parse_portfolio(((f"<{p.name} row {i + 2}>", r) for i, r in enumerate(rows)),
-                               asof=asof)
+        return parse_portfolio(
+            ((f"<{p.name} row {i + 2}>", r) for i, r in enumerate(rows)), asof=asof
+        )
     if suffix not in (".json", ".yaml", ".yml"):
-        raise InputFileError(f"{p}: unsupported portfolio format {suffix!r} "
-                             "(use .json, .yaml, .yml, .csv or a directory of CSV files)")
+        raise InputFileError(
+            f"{p}: unsupported portfolio format {suffix!r} "
+            "(use .json, .yaml, .yml, .csv or a directory of CSV files)"
+        )
     doc = _read_document(p)
     if isinstance(doc, list):
         doc = {"trades": doc}
@@ -185,13 +196,22 @@ def _load_csv_dir(d: Path, asof: dt.date | None) -> LoadResult:
     files = sorted(f for f in d.glob("*.csv") if f.name != "books.csv")
     unknown = [f.name for f in files if f.stem.upper() not in PRODUCTS]
     if unknown:
-        raise InputFileError(f"{d}: CSV files must be named <PRODUCT>.csv; unknown: "
-                             f"{', '.join(unknown)} (products: {', '.join(PRODUCTS)})")
+        raise InputFileError(
+            f"{d}: CSV files must be named <PRODUCT>.csv; unknown: "
+            f"{', '.join(unknown)} (products: {', '.join(PRODUCTS)})"
+        )
     results = []
     for f in files:
         rows = _read_csv(f)
-        results.append(parse_portfolio(((f"<{f.name} row {i + 2}>", r) for i, r in enumerate(rows)),
-                                       books, firm, asof, product=f.stem.upper()))
+        results.append(
+            parse_portfolio(
+                ((f"<{f.name} row {i + 2}>", r) for i, r in enumerate(rows)),
+                books,
+                firm,
+                asof,
+                product=f.stem.upper(),
+            )
+        )
     return _concat(results, books, firm)
 
 

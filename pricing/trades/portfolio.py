@@ -78,7 +78,8 @@ class Portfolio:
 
         books, desks, products = _set(book), _set(desk), _set(product)
         keep = tuple(
-            t for t in self.trades
+            t
+            for t in self.trades
             if (books is None or t.book in books)
             and (desks is None or self.desk_of(t.book) in desks)
             and (products is None or t.product in products)

@@ -39,11 +39,21 @@ class _IndexTrade(Trade):
             known = ", ".join(sorted(conventions.indices()))
             return [*errs, self._err("index", f"unknown index {self.index!r} (known: {known})")]
         if conv.currency != self.currency:
-            errs.append(self._err("index", f"index {self.index} is in {conv.currency}, "
-                                           f"not in the trade currency {self.currency}"))
+            errs.append(
+                self._err(
+                    "index",
+                    f"index {self.index} is in {conv.currency}, "
+                    f"not in the trade currency {self.currency}",
+                )
+            )
         if self._index_kind is not None and conv.kind != self._index_kind:
-            errs.append(self._err("index", f"{self.product} needs an {self._index_kind} index; "
-                                           f"{self.index} is {conv.kind}"))
+            errs.append(
+                self._err(
+                    "index",
+                    f"{self.product} needs an {self._index_kind} index; "
+                    f"{self.index} is {conv.kind}",
+                )
+            )
         return errs
 
 
@@ -59,9 +69,12 @@ class _Swap(_IndexTrade):
     spread: float = 0.0
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        return [*self._index_checks(), *super().check(asof),
-                *self._after("maturity_date", "start_date"),
-                *self._not_before_asof("maturity_date", asof)]
+        return [
+            *self._index_checks(),
+            *super().check(asof),
+            *self._after("maturity_date", "start_date"),
+            *self._not_before_asof("maturity_date", asof),
+        ]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -109,9 +122,12 @@ class ForwardRateAgreement(_IndexTrade):
     fixed_leg: PayReceive
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        return [*self._index_checks(), *super().check(asof),
-                *self._after("end_date", "start_date"),
-                *self._not_before_asof("start_date", asof)]
+        return [
+            *self._index_checks(),
+            *super().check(asof),
+            *self._after("end_date", "start_date"),
+            *self._not_before_asof("start_date", asof),
+        ]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -137,16 +153,24 @@ class FixedRateBond(Trade):
     settlement_days: int = 2
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        errs = [*self._known_currency(), *super().check(asof),
-                *self._after("maturity_date", "issue_date"),
-                *self._not_before_asof("maturity_date", asof)]
+        errs = [
+            *self._known_currency(),
+            *super().check(asof),
+            *self._after("maturity_date", "issue_date"),
+            *self._not_before_asof("maturity_date", asof),
+        ]
         try:
             parse_tenor(self.coupon_frequency)
         except ValueError as exc:
             errs.append(self._err("coupon_frequency", str(exc)))
         if self.day_count not in conventions.DAY_COUNTS:
-            errs.append(self._err("day_count", f"unknown day count {self.day_count!r} "
-                                               f"(known: {', '.join(conventions.DAY_COUNTS)})"))
+            errs.append(
+                self._err(
+                    "day_count",
+                    f"unknown day count {self.day_count!r} "
+                    f"(known: {', '.join(conventions.DAY_COUNTS)})",
+                )
+            )
         if self.coupon < 0:
             errs.append(self._err("coupon", f"must not be negative, got {self.coupon!r}"))
         if self.settlement_days < 0:
@@ -170,9 +194,12 @@ class CapFloor(_IndexTrade):
     side: Side = "BUY"
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        return [*self._index_checks(), *super().check(asof),
-                *self._after("maturity_date", "start_date"),
-                *self._not_before_asof("maturity_date", asof)]
+        return [
+            *self._index_checks(),
+            *super().check(asof),
+            *self._after("maturity_date", "start_date"),
+            *self._not_before_asof("maturity_date", asof),
+        ]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -194,8 +221,11 @@ class Swaption(_IndexTrade):
     side: Side = "BUY"
 
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
-        errs = [*self._index_checks(), *super().check(asof),
-                *self._not_before_asof("expiry_date", asof)]
+        errs = [
+            *self._index_checks(),
+            *super().check(asof),
+            *self._not_before_asof("expiry_date", asof),
+        ]
         try:
             parse_tenor(self.swap_tenor)
         except ValueError as exc:
