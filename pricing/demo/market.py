@@ -236,7 +236,7 @@ def demo_market(asof: dt.date = DEMO_ASOF) -> MarketSnapshot:
         ("10Y", 10, 0.0030),
         ("30Y", 30, 0.0060),
     ):
-        q[f"IR.CHF.SARON.DF.{t}"] = round(math.exp(-z * years), 8)
+        q[f"IR.CHF.SARON.DF.{t}"] = round(math.exp(-z * n_years), 8)
     q["IR.JPY.TONA.FLAT"] = 0.0048
     for pair, s in _FX_SPOT.items():
         q[f"FX.{pair}"] = s
