@@ -229,7 +229,7 @@ def demo_market(asof: dt.date = DEMO_ASOF) -> MarketSnapshot:
         ("30Y", 0.0450),
     ):
         q[f"IR.GBP.SONIA.ZERO.{t}"] = z
-    for t, years, z in (
+    for t, n_years, z in (
         ("1Y", 1, 0.0000),
         ("2Y", 2, 0.0002),
         ("5Y", 5, 0.0010),
