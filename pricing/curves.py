@@ -336,7 +336,7 @@ class QlMarket:
         """(base-currency, quote-currency) discount curves consistent with the FX forwards.
 
         With forward points ``FX.<PAIR>.FWD.<T>`` the base curve is implied from them:
-        ``DF_base(T) = DF_quote(T) * S / F(T)`` at the pillars, log-linear between (so
+        ``DF_base(T) = DF_quote(T) * F(T) / S`` at the pillars, log-linear between (so
         ``F(T) = S * DF_base(T) / DF_quote(T)`` reprices every quoted forward). Without them it
         is the base currency's own OIS curve.
         """
@@ -361,7 +361,7 @@ class QlMarket:
                 raise MarketDataError(f"FX.{pair}.FWD: forward {f} is not positive")
             qd = qa.ql_date(d)
             dates.append(qd)
-            dfs.append(dom.discount(qd) * spot / f)
+            dfs.append(dom.discount(qd) * f / spot)
         ts = ql.DiscountCurve(dates, dfs, qa.day_counter(CURVE_DAY_COUNT))
         ts.enableExtrapolation()
         return ql.YieldTermStructureHandle(ts), dom

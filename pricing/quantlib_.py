@@ -24,6 +24,7 @@ from pricing.conventions import IndexConvention, calendars, index_convention
 __all__ = [
     "bdc",
     "calendar",
+    "currency",
     "day_counter",
     "frequency",
     "ibor_index",
@@ -106,7 +107,8 @@ def bdc(name: str) -> int:
         raise KeyError(f"unknown business-day convention {name!r}") from None
 
 
-def _currency(code: str) -> ql.Currency:
+def currency(code: str) -> ql.Currency:
+    """The QuantLib currency for an ISO code (a generic one when QuantLib has none)."""
     cls = getattr(ql, f"{code}Currency", None)
     return cls() if cls is not None else ql.Currency()
 
@@ -118,7 +120,7 @@ def overnight_index(
     return ql.OvernightIndex(
         conv.name,
         conv.fixing_days,
-        _currency(conv.currency),
+        currency(conv.currency),
         calendar(conv.calendar),
         day_counter(conv.day_count),
         curve if curve is not None else ql.YieldTermStructureHandle(),
@@ -135,7 +137,7 @@ def ibor_index(
         conv.name,
         period(conv.tenor),
         conv.fixing_days,
-        _currency(conv.currency),
+        currency(conv.currency),
         calendar(conv.calendar),
         bdc(conv.convention),
         conv.end_of_month,

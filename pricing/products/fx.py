@@ -53,8 +53,8 @@ def build_forward(trade: FxForward, market: QlMarket) -> ql.FxForward:
     """
     base_curve, quote_curve = market.fx_curves(trade.pair)
     spot = ql.QuoteHandle(ql.SimpleQuote(market.fx_spot(trade.pair)))
-    fwd = ql.FxForward(trade.notional, qa._currency(trade.base_currency),
-                       qa._currency(trade.currency), trade.strike,
+    fwd = ql.FxForward(trade.notional, qa.currency(trade.base_currency),
+                       qa.currency(trade.currency), trade.strike,
                        qa.ql_date(trade.delivery_date), trade.side == "SELL", 0,
                        ql.NullCalendar())
     fwd.setPricingEngine(ql.DiscountingFxForwardEngine(base_curve, quote_curve, spot))

@@ -58,8 +58,8 @@ class EquityAmericanOption(EquityOption):
 class EquityBarrierOption(EquityOption):
     """European option with one continuously monitored barrier (knock-in or knock-out).
 
-    ``rebate`` is paid at expiry to the holder of a knock-in that never knocked in, or at
-    expiry to the holder of a knock-out that knocked out (QuantLib's analytic convention).
+    ``rebate`` is paid when the barrier is hit for a knock-out, and at expiry for a knock-in
+    that never knocked in (QuantLib's analytic engine and Haug's formulas).
     """
 
     product: ClassVar[str] = "EQ_BARRIER"

@@ -78,11 +78,6 @@ def test_forward_at_the_fair_rate_is_worth_zero_flat() -> None:
     assert reference(fx, forward("EURUSD", fair * 1.001, delivery, notional=1e8), snap).pv < -1e4
 
 
-# pricing/curves.py (QlMarket._build_fx_curves, not this module) implies the base curve as
-# DF_quote * S / F instead of DF_quote * F / S, so today the quoted outrights are not repriced
-# (5Y: model forward 1.0949 vs quoted 1.2290). Strict xfail: it fails loudly once fixed, and
-# the marker must then go.
-@pytest.mark.xfail(strict=True, reason="curves.py implies DF_base = DF_quote * S / F (inverted)")
 @pytest.mark.parametrize("tenor", ["1M", "6M", "1Y", "5Y"])
 def test_forward_at_the_quoted_outright_is_worth_zero_demo(demo_snapshot: MarketSnapshot,
                                                            tenor: str) -> None:
