@@ -7,8 +7,9 @@ the trade, the field and the reason, and the rest of the book goes on.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-__all__ = ["InputFileError", "MarketDataError", "TradeError"]
+__all__ = ["InputFileError", "MarketDataError", "TradeError", "read_text"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,16 @@ class TradeError:
 
 class InputFileError(ValueError):
     """A whole input file cannot be read (not found, not JSON/YAML/CSV, wrong top-level shape)."""
+
+
+def read_text(path: Path) -> str:
+    """A user file's text as UTF-8; ``InputFileError`` naming the file when it is not."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 class MarketDataError(KeyError):

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
-from pricing.errors import InputFileError
+from pricing.errors import InputFileError, read_text
 from pricing.quotes import QuoteKey, parse_quote_id
 from pricing.trades.base import parse_date
 from pricing.yaml_ import YAMLError, load_yaml
@@ -320,7 +320,7 @@ def load_snapshot(path: str | Path) -> MarketSnapshot:
     if not p.is_file():
         raise InputFileError(f"{p}: no such file")
     suffix = p.suffix.lower()
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p)
     if suffix in (".yaml", ".yml", ".json"):
         try:
             doc = json.loads(text) if suffix == ".json" else load_yaml(text)

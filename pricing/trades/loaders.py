@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from pricing.errors import InputFileError, TradeError
+from pricing.errors import InputFileError, TradeError, read_text
 from pricing.trades.base import Trade
 from pricing.trades.portfolio import Portfolio
 from pricing.trades.registry import PRODUCTS, parse_trade
@@ -119,7 +120,7 @@ def parse_portfolio(
 
 
 def _read_document(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -129,7 +130,7 @@ def _read_document(path: Path) -> Any:
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None:
             return []
