@@ -1,0 +1,43 @@
+"""What moves the value, and by how much: risk cubes and their ``.risk`` accessor.
+
+Importing :mod:`risk` registers the ``.risk`` accessor on ``xarray.Dataset``.
+
+>>> import risk
+>>> risk.GREEKS[:3]
+('delta', 'gamma', 'vega')
+"""
+
+from risk import accessor as _accessor  # noqa: F401  (registers Dataset.risk)
+from risk.accessor import RiskAccessor
+from risk.cube import (
+    DATA_VARS,
+    GREEKS,
+    LEVELS,
+    SCHEMA_VERSION,
+    STR_ATTRS,
+    TRADE_COORDS,
+    build_cube,
+    cube_template,
+    greek_array,
+    validate_cube,
+)
+from risk.cube_io import create_store, open_cube, store_chunk_size, write_cube, write_region
+
+__all__ = [
+    "DATA_VARS",
+    "GREEKS",
+    "LEVELS",
+    "SCHEMA_VERSION",
+    "STR_ATTRS",
+    "TRADE_COORDS",
+    "RiskAccessor",
+    "build_cube",
+    "create_store",
+    "cube_template",
+    "greek_array",
+    "open_cube",
+    "store_chunk_size",
+    "validate_cube",
+    "write_cube",
+    "write_region",
+]

@@ -1,0 +1,246 @@
+"""Reading and writing risk cubes: Zarr (``.zarr`` directory) and NetCDF (``.nc`` file).
+
+Zarr stores are written as Zarr format 3 without consolidated metadata (which Zarr 3 warns is
+not part of its spec). Strings are numpy ``object`` arrays, stored as variable-length UTF-8, and
+come back as ``object`` arrays again: values, coords and attrs round-trip exactly.
+
+Restartable runs fill one store from many workers::
+
+    create_store(cube_template(attributes, **attrs), path, trades_per_chunk=500)
+    write_region(chunk_cube, path, start, stop)   # each worker, whole Zarr chunks only
+    cube = open_cube(path)
+
+Two writers on parts of one Zarr chunk silently lose data, so :func:`write_region` refuses a
+region that does not start and end on chunk boundaries (the store's last, short chunk excepted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from risk.cube import validate_cube
+
+__all__ = [
+    "ZARR_FORMAT",
+    "create_store",
+    "open_cube",
+    "store_chunk_size",
+    "write_cube",
+    "write_region",
+]
+
+#: Zarr format of every store written here.
+ZARR_FORMAT = 3
+
+
+def _kind(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".zarr":
+        return "zarr"
+    if suffix in (".nc", ".nc4"):
+        return "netcdf"
+    raise ValueError(f"{path}: a cube is written to a .zarr directory or a .nc file")
+
+
+def _chunk_encoding(ds: xr.Dataset, trades_per_chunk: int | None) -> dict[Hashable, Any]:
+    if trades_per_chunk is None:
+        return {}
+    if trades_per_chunk < 1:
+        raise ValueError(f"trades_per_chunk must be >= 1, got {trades_per_chunk}")
+    return {
+        name: {
+            "chunks": tuple(trades_per_chunk if d == "trade" else n for d, n in var.sizes.items())
+        }
+        for name, var in ds.variables.items()
+        if "trade" in var.dims and var.sizes["trade"] > 0
+    }
+
+
+def write_cube(
+    ds: xr.Dataset,
+    path: str | Path,
+    *,
+    trades_per_chunk: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Validate ``ds`` and write it to ``path`` (``.zarr`` -> Zarr v3, ``.nc`` -> NetCDF4).
+
+    Parameters
+    ----------
+    ds
+        A cube passing :func:`risk.cube.validate_cube`.
+    path
+        Destination; its suffix picks the format.
+    trades_per_chunk
+        Zarr chunk length along ``trade`` (default: Zarr's choice). Ignored for NetCDF.
+    overwrite
+        Replace an existing store/file (default: ``FileExistsError``).
+    """
+    validate_cube(ds)
+    p = Path(path)
+    kind = _kind(p)
+    if p.exists() and not overwrite:
+        raise FileExistsError(f"{p} exists (pass overwrite=True to replace it)")
+    ds = ds.drop_encoding()
+    if kind == "zarr":
+        ds.to_zarr(
+            p,
+            mode="w",
+            zarr_format=ZARR_FORMAT,
+            consolidated=False,
+            encoding=_chunk_encoding(ds, trades_per_chunk),
+        )
+    else:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        ds.to_netcdf(p, mode="w", engine="netcdf4")
+    return p
+
+
+def _normalise(ds: xr.Dataset) -> xr.Dataset:
+    """Strings back to ``object`` arrays of ``str``, numpy scalar attrs to Python, no encoding."""
+    ds = ds.drop_encoding()
+    strings = {
+        name: (var.dims, np.asarray(var.values, dtype=object), var.attrs)
+        for name, var in ds.variables.items()
+        if var.dtype.kind in "UT"
+    }
+    ds = ds.assign_coords({k: v for k, v in strings.items() if k in ds.coords})
+    ds = ds.assign({k: v for k, v in strings.items() if k in ds.data_vars})
+    ds.attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()}
+    return ds
+
+
+def open_cube(path: str | Path, *, lazy: bool = False) -> xr.Dataset:
+    """Read a cube written by :func:`write_cube` or filled by :func:`write_region`.
+
+    Trade coords are always loaded into memory (groupby by book works without flox). Data are
+    loaded too unless ``lazy``: pass ``lazy=True`` for cubes larger than memory (e.g. many
+    trades x thousands of scenarios), which gives dask arrays chunked as stored; a lazy NetCDF
+    cube keeps its file open until closed. The cube is not validated here (a partly filled
+    store is readable); call :func:`risk.cube.validate_cube` as needed.
+    """
+    p = Path(path)
+    kind = _kind(p)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such cube")
+    if kind == "zarr":
+        opts: dict[str, Any] = {"engine": "zarr", "consolidated": False}
+    else:
+        opts = {"engine": "netcdf4"}
+    if lazy:
+        ds = xr.open_dataset(p, chunks={}, **opts)
+        coords = [c for c in ds.coords if c not in ds.indexes]
+        ds = ds.assign_coords({c: ds[c].variable.load() for c in coords})
+    else:
+        ds = xr.load_dataset(p, **opts)
+    return _normalise(ds)
+
+
+def create_store(
+    template: xr.Dataset, path: str | Path, *, trades_per_chunk: int, overwrite: bool = False
+) -> Path:
+    """Create a Zarr store from a :func:`risk.cube.cube_template` for :func:`write_region`.
+
+    Coords and attrs are written now; the data variables only as metadata
+    (``to_zarr(compute=False)`` for the floats; ``error`` is all ``""``, the store's fill
+    value, so Zarr stores no chunk for it), their chunks appearing as workers write regions.
+    Every variable on ``trade`` is chunked by ``trades_per_chunk`` trades.
+    """
+    validate_cube(template, complete=False)
+    p = Path(path)
+    if _kind(p) != "zarr":
+        raise ValueError(f"{p}: a store for region writes must be a .zarr directory")
+    if p.exists() and not overwrite:
+        raise FileExistsError(f"{p} exists (pass overwrite=True to replace it)")
+    encoding = _chunk_encoding(template, trades_per_chunk)
+    ds = template.drop_encoding()
+    for name, var in ds.data_vars.items():
+        # floats become dask arrays: metadata only. Object strings stay numpy (dask would load
+        # them to choose a dtype, with a SerializationWarning) and are written at once.
+        if "trade" in var.dims and var.dtype.kind == "f" and var.sizes["trade"] > 0:
+            ds[name] = var.variable.chunk({"trade": trades_per_chunk})
+    ds.to_zarr(
+        p,
+        mode="w" if overwrite else "w-",
+        zarr_format=ZARR_FORMAT,
+        consolidated=False,
+        compute=False,
+        encoding=encoding,
+    )
+    return p
+
+
+def store_chunk_size(path: str | Path) -> int:
+    """The chunk length along ``trade`` shared by every variable of a Zarr cube store."""
+    with xr.open_zarr(path, consolidated=False, chunks=None) as ds:
+        return _chunk_size(ds, path)
+
+
+def _chunk_size(ds: xr.Dataset, path: str | Path) -> int:
+    sizes = {
+        str(name): var.encoding["chunks"][var.dims.index("trade")]
+        for name, var in ds.variables.items()
+        if "trade" in var.dims and "chunks" in var.encoding
+    }
+    if not sizes or len(set(sizes.values())) != 1:
+        raise ValueError(f"{path}: variables on trade are not chunked alike ({sizes})")
+    return int(next(iter(sizes.values())))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
+
+
+def write_region(ds_chunk: xr.Dataset, path: str | Path, start: int, stop: int) -> None:
+    """Write trades ``start:stop`` of a store made by :func:`create_store`.
+
+    ``ds_chunk`` is a cube of exactly those trades (same ids, labels and data variables as the
+    store, same run attrs). Only data variables are written; coords and attrs were written
+    with the template. Raises ``ValueError`` if the region is not made of whole Zarr chunks
+    (the store's last, short chunk may end at the last trade) or does not match the store.
+    """
+    validate_cube(ds_chunk)
+    p = Path(path)
+    with xr.open_zarr(p, consolidated=False, chunks=None) as store:
+        chunk = _chunk_size(store, p)
+        n = store.sizes["trade"]
+        problems: list[str] = []
+        if not 0 <= start < stop <= n:
+            raise ValueError(f"region {start}:{stop} is outside the store's {n} trades")
+        if start % chunk or (stop % chunk and stop != n):
+            raise ValueError(
+                f"region {start}:{stop} is not aligned to the store's chunks of {chunk} trades "
+                f"(regions must start and end on multiples of {chunk}, or end at {n}): "
+                "two writers in one chunk can lose data"
+            )
+        if ds_chunk.sizes["trade"] != stop - start:
+            raise ValueError(f"chunk has {ds_chunk.sizes['trade']} trades, region {stop - start}")
+        part = store.isel(trade=slice(start, stop))
+        for name in ("trade", *(c for c in store.coords if store[c].dims == ("trade",))):
+            if name not in ds_chunk.coords or not _same(ds_chunk[name].values, part[name].values):
+                problems.append(f"coord {name} differs from the store's trades {start}:{stop}")
+        names = {str(k) for k, v in store.data_vars.items() if "trade" in v.dims}
+        have = {str(k) for k, v in ds_chunk.data_vars.items() if "trade" in v.dims}
+        if names != have:
+            problems.append(
+                f"data variables {sorted(have)} differ from the store's {sorted(names)}"
+            )
+        problems += _attr_conflicts(ds_chunk.attrs, store.attrs)
+    if problems:
+        raise ValueError(f"region {start}:{stop} of {p}: " + "; ".join(problems))
+    out = ds_chunk[sorted(names)].drop_vars(list(ds_chunk[sorted(names)].coords)).drop_encoding()
+    out.attrs = {}
+    out.to_zarr(p, region={"trade": slice(start, stop)}, consolidated=False, mode="r+")
+
+
+def _attr_conflicts(chunk: Mapping[Hashable, Any], store: Mapping[Hashable, Any]) -> list[str]:
+    return [
+        f"attr {k}: {chunk[k]!r} != store's {store[k]!r}"
+        for k in chunk
+        if k in store and not _same(chunk[k], store[k])
+    ]
