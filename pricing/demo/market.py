@@ -247,7 +247,9 @@ def demo_market(asof: dt.date = DEMO_ASOF) -> MarketSnapshot:
     for und, (spot, div, atm, skew) in _EQ.items():
         q[f"EQ.{und}.SPOT"] = spot
         q[f"EQ.{und}.DIV"] = div
-        for e, atm_vol, years in zip(_EQ_EXPIRIES, atm, (1 / 12, 0.25, 0.5, 1.0, 2.0, 5.0), strict=True):
+        for e, atm_vol, years in zip(
+            _EQ_EXPIRIES, atm, (1 / 12, 0.25, 0.5, 1.0, 2.0, 5.0), strict=True
+        ):
             for k in _EQ_STRIKES:
                 m = (100 - k) / 10.0
                 vol = atm_vol + skew * m / math.sqrt(12 * years) + 0.002 * m * m

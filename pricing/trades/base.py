@@ -17,6 +17,7 @@ import math
 import re
 import types
 from collections.abc import Mapping
+from functools import cache
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -206,6 +207,7 @@ class Trade:
         return []
 
 
+@cache
 def _field_types(cls: type[Trade]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
