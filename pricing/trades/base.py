@@ -207,8 +207,15 @@ class Trade:
         return []
 
 
-@cache
 def _field_types(cls: type[Trade]) -> dict[str, Any]:
+    return _field_types_cached(cls.product)
+
+
+@cache
+def _field_types_cached(product: str) -> dict[str, Any]:
+    from pricing.trades.registry import PRODUCTS
+
+    cls = PRODUCTS[product]
     hints = get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
