@@ -44,8 +44,13 @@ def load_failures(errors: Iterable[TradeError]) -> list[TradeResult]:
             groups.append([e])
     out = []
     for g in groups:
-        err = g[0] if len(g) == 1 else TradeError(
-            g[0].trade_id, ",".join(e.field for e in g), "; ".join(e.reason for e in g))
+        err = (
+            g[0]
+            if len(g) == 1
+            else TradeError(
+                g[0].trade_id, ",".join(e.field for e in g), "; ".join(e.reason for e in g)
+            )
+        )
         out.append(TradeResult(err.trade_id, "", "", "", _NAN, _NAN, error=err))
     return out
 
@@ -56,8 +61,10 @@ def format_table(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> st
     right = set(right)
     lines = []
     for r in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -70,8 +77,14 @@ def _money(x: float) -> str:
 
 
 def _row(desk: str, book: str, s: dict[str, Any]) -> list[str]:
-    return [desk, book, f"{s['trades']:,}", f"{s['valued']:,}", f"{s['failed']:,}",
-            _money(s["pv_reporting"])]
+    return [
+        desk,
+        book,
+        f"{s['trades']:,}",
+        f"{s['valued']:,}",
+        f"{s['failed']:,}",
+        _money(s["pv_reporting"]),
+    ]
 
 
 def summary_table(results: PricingResults, portfolio: Portfolio, not_loaded: int = 0) -> str:
@@ -80,6 +93,7 @@ def summary_table(results: PricingResults, portfolio: Portfolio, not_loaded: int
     PVs are in the reporting currency and add up the valued trades only. ``not_loaded`` records
     (failed to load, book unknown) get a row of their own and count in the firm total.
     """
+
     def zero() -> dict[str, Any]:
         return {"trades": 0, "valued": 0, "failed": 0, "pv_reporting": 0.0}
 

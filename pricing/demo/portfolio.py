@@ -81,20 +81,41 @@ PRODUCT_MIX: dict[str, float] = {
 
 #: Product code -> prefix of its trade ids (``IRS-000123``).
 TRADE_ID_PREFIX: dict[str, str] = {
-    "IRS": "IRS", "OIS": "OIS", "FRA": "FRA", "BOND": "BOND", "CAPFLOOR": "CAP",
-    "SWAPTION": "SWPT", "FX_FORWARD": "FXF", "FX_OPTION": "FXO", "EQ_OPTION": "EQO",
-    "EQ_AMERICAN": "EQA", "EQ_BARRIER": "EQB",
+    "IRS": "IRS",
+    "OIS": "OIS",
+    "FRA": "FRA",
+    "BOND": "BOND",
+    "CAPFLOOR": "CAP",
+    "SWAPTION": "SWPT",
+    "FX_FORWARD": "FXF",
+    "FX_OPTION": "FXO",
+    "EQ_OPTION": "EQO",
+    "EQ_AMERICAN": "EQA",
+    "EQ_BARRIER": "EQB",
 }
 
 #: Fictional clients, most active first (drawn with Zipf-like weights).
 COUNTERPARTIES: tuple[str, ...] = (
-    "Aldermoor Capital LLP", "Bluewater Pension Trust", "Castlegate Insurance plc",
-    "Driftwood Macro Fund", "Eastbrook Asset Management", "Fenwick Municipal Authority",
-    "Granite Peak Partners", "Harrowgate Building Society", "Ironbridge Corporate Treasury",
-    "Juniper Sovereign Fund", "Kestrel Global Macro", "Larkspur Family Office",
-    "Meadowvale Mutual Life", "Northgate Commodities AG", "Oakhaven Credit Union",
-    "Pinecrest Hedge Fund", "Queensway Holdings SA", "Riverside Regional Bank",
-    "Silverline Airways Treasury", "Thornbury Utilities plc",
+    "Aldermoor Capital LLP",
+    "Bluewater Pension Trust",
+    "Castlegate Insurance plc",
+    "Driftwood Macro Fund",
+    "Eastbrook Asset Management",
+    "Fenwick Municipal Authority",
+    "Granite Peak Partners",
+    "Harrowgate Building Society",
+    "Ironbridge Corporate Treasury",
+    "Juniper Sovereign Fund",
+    "Kestrel Global Macro",
+    "Larkspur Family Office",
+    "Meadowvale Mutual Life",
+    "Northgate Commodities AG",
+    "Oakhaven Credit Union",
+    "Pinecrest Hedge Fund",
+    "Queensway Holdings SA",
+    "Riverside Regional Bank",
+    "Silverline Airways Treasury",
+    "Thornbury Utilities plc",
 )
 
 # Bond issuers: currency, coupon frequency, day count, share of bonds. Each has a
@@ -105,8 +126,13 @@ _ISSUERS: dict[str, tuple[str, str, str, float]] = {
     "ACME_CORP": ("USD", "6M", "30/360", 0.20),
     "GLOBEX": ("EUR", "1Y", "ACT/ACT", 0.15),
 }
-_EQ_BOOK = {"SPX": "EQ-INDEX-US", "NDX": "EQ-INDEX-US", "SX5E": "EQ-INDEX-EU",
-            "AAPL": "EQ-SINGLE-STOCK", "SAP": "EQ-SINGLE-STOCK"}
+_EQ_BOOK = {
+    "SPX": "EQ-INDEX-US",
+    "NDX": "EQ-INDEX-US",
+    "SX5E": "EQ-INDEX-EU",
+    "AAPL": "EQ-SINGLE-STOCK",
+    "SAP": "EQ-SINGLE-STOCK",
+}
 _FX_PAIRS = {"EURUSD": 0.40, "USDJPY": 0.25, "GBPUSD": 0.20, "USDCHF": 0.15}
 _BP = 1e-4
 _DAYS_PER_YEAR = 365.25
@@ -141,8 +167,10 @@ class _Levels:
                 pts.append((t, -math.log(v) / t))
             elif key.tenor not in ("ON", "TN"):
                 pts.append((_tenor_years(key.tenor), v))
-        self._curves = {k: (np.array([t for t, _ in sorted(p)]),
-                            np.array([r for _, r in sorted(p)])) for k, p in curves.items()}
+        self._curves = {
+            k: (np.array([t for t, _ in sorted(p)]), np.array([r for _, r in sorted(p)]))
+            for k, p in curves.items()
+        }
 
     def index_rate(self, index: str, years: F64) -> F64:
         """Level of the index's curve quotes at ``years`` (linear, flat outside)."""
@@ -154,8 +182,9 @@ class _Levels:
         """Approximate forward par rate over [start, end] from the par levels (start >= 0):
         ``(R(end) end - R(start) start) / (end - start)``."""
         start = np.maximum(start, 0.0)
-        return ((self.index_rate(index, end) * end - self.index_rate(index, start) * start)
-                / (end - start))
+        return (self.index_rate(index, end) * end - self.index_rate(index, start) * start) / (
+            end - start
+        )
 
     def discount_rate(self, ccy: str, years: F64) -> F64:
         """Level of the currency's OIS (discount) curve quotes at ``years``."""
@@ -169,8 +198,10 @@ class _Levels:
 
     def fx_atm_vol(self, pair: str, years: F64) -> F64:
         """ATM vol of the pair interpolated in expiry."""
-        pts = sorted((_tenor_years(parse_quote_id(q).tenor), v)
-                     for q, v in self.snap.select(f"VOL.FX.{pair}.*.ATM").items())
+        pts = sorted(
+            (_tenor_years(parse_quote_id(q).tenor), v)
+            for q, v in self.snap.select(f"VOL.FX.{pair}.*.ATM").items()
+        )
         return np.interp(years, [t for t, _ in pts], [v for _, v in pts])
 
 
@@ -272,22 +303,27 @@ def _strike_step(spot: float) -> float:
 Columns = dict[str, Sequence[Any]]
 
 
-def _swap_dates(d: _Draw, asof: np.datetime64, tenors: Mapping[int, float]
-                ) -> tuple[Dates, Dates]:
+def _swap_dates(d: _Draw, asof: np.datetime64, tenors: Mapping[int, float]) -> tuple[Dates, Dates]:
     """Seasoned (started up to 5y ago), spot-starting and forward-starting swaps."""
     years = d.choice(tenors).astype(np.int64)
     kind = d.choice({"SEASONED": 0.55, "SPOT": 0.35, "FORWARD": 0.10})
     spot = np.busday_offset(asof, 2, roll="forward")
     age_days = d.uniform(0.0, np.minimum(5.0, years - 0.25)) * _DAYS_PER_YEAR
     seasoned = _weekday(asof - age_days.astype("timedelta64[D]"))
-    forward = _add_months(np.full(d.n, spot), d.choice({3: 2, 6: 2, 12: 3, 24: 2, 60: 1})
-                          .astype(np.int64))
+    forward = _add_months(
+        np.full(d.n, spot), d.choice({3: 2, 6: 2, 12: 3, 24: 2, 60: 1}).astype(np.int64)
+    )
     start = np.where(kind == "SEASONED", seasoned, np.where(kind == "SPOT", spot, forward))
     return start, _add_months(start, 12 * years)
 
 
-def _irs_or_ois(d: _Draw, lv: _Levels, asof: np.datetime64, indices: Mapping[str, float],
-                tenors: Mapping[int, float]) -> Columns:
+def _irs_or_ois(
+    d: _Draw,
+    lv: _Levels,
+    asof: np.datetime64,
+    indices: Mapping[str, float],
+    tenors: Mapping[int, float],
+) -> Columns:
     index = d.choice(indices)
     ccy = np.array([conventions.index_convention(i).currency for i in index], dtype=object)
     start, maturity = _swap_dates(d, asof, tenors)
@@ -295,30 +331,41 @@ def _irs_or_ois(d: _Draw, lv: _Levels, asof: np.datetime64, indices: Mapping[str
     level = _by_key(index, lambda i, m: lv.forward_rate(i, t0[m], t1[m]))
     return {
         "book": np.where(ccy == "USD", "USD-SWAPS", "EUR-SWAPS").tolist(),
-        "currency": ccy.tolist(), "index": index.tolist(),
+        "currency": ccy.tolist(),
+        "index": index.tolist(),
         "notional": d.notional().tolist(),
-        "start_date": _to_dates(start), "maturity_date": _to_dates(maturity),
+        "start_date": _to_dates(start),
+        "maturity_date": _to_dates(maturity),
         "fixed_rate": _rate(level + d.normal(40 * _BP, 100 * _BP), 0.1 * _BP),
         "fixed_leg": d.side(0.5, ("PAY", "RECEIVE")).tolist(),
     }
 
 
 def _irs(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
-    return _irs_or_ois(d, lv, asof,
-                       {"USD-TSOFR-3M": 0.40, "EUR-EURIBOR-6M": 0.45, "EUR-EURIBOR-3M": 0.15},
-                       {1: 4, 2: 10, 3: 8, 4: 5, 5: 12, 7: 8, 10: 16, 12: 4, 15: 8, 20: 8,
-                        25: 3, 30: 6})
+    return _irs_or_ois(
+        d,
+        lv,
+        asof,
+        {"USD-TSOFR-3M": 0.40, "EUR-EURIBOR-6M": 0.45, "EUR-EURIBOR-3M": 0.15},
+        {1: 4, 2: 10, 3: 8, 4: 5, 5: 12, 7: 8, 10: 16, 12: 4, 15: 8, 20: 8, 25: 3, 30: 6},
+    )
 
 
 def _ois(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
-    return _irs_or_ois(d, lv, asof, {"USD-SOFR": 0.55, "EUR-ESTR": 0.45},
-                       {1: 14, 2: 14, 3: 10, 5: 12, 7: 7, 10: 12, 15: 5, 20: 5, 30: 5})
+    return _irs_or_ois(
+        d,
+        lv,
+        asof,
+        {"USD-SOFR": 0.55, "EUR-ESTR": 0.45},
+        {1: 14, 2: 14, 3: 10, 5: 12, 7: 7, 10: 12, 15: 5, 20: 5, 30: 5},
+    )
 
 
 def _fra(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     index = d.choice({"EUR-EURIBOR-6M": 0.45, "EUR-EURIBOR-3M": 0.35, "USD-TSOFR-3M": 0.20})
-    tenor_m = np.array([int(str(conventions.index_convention(i).tenor)[:-1]) for i in index],
-                       dtype=np.int64)
+    tenor_m = np.array(
+        [int(str(conventions.index_convention(i).tenor)[:-1]) for i in index], dtype=np.int64
+    )
     start_m = d.choice({1: 2, 2: 2, 3: 3, 6: 3, 9: 2, 12: 2, 18: 1}).astype(np.int64)
     start = _weekday(_add_months(np.full(d.n, asof), start_m))
     end = _weekday(_add_months(start, tenor_m))
@@ -326,8 +373,10 @@ def _fra(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     return {
         "book": ["FRAS"] * d.n,
         "currency": [conventions.index_convention(i).currency for i in index],
-        "index": index.tolist(), "notional": d.notional(5e6, 2e8).tolist(),
-        "start_date": _to_dates(start), "end_date": _to_dates(end),
+        "index": index.tolist(),
+        "notional": d.notional(5e6, 2e8).tolist(),
+        "start_date": _to_dates(start),
+        "end_date": _to_dates(end),
         "fixed_rate": _rate(level + d.normal(15 * _BP, 50 * _BP), 0.1 * _BP),
         "fixed_leg": d.side(0.5, ("PAY", "RECEIVE")).tolist(),
     }
@@ -343,12 +392,16 @@ def _bond(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     spread = np.array([lv.snap[f"CREDIT.{i}.ZSPREAD"] for i in issuer])
     level = _by_key(ccy, lambda c, m: lv.discount_rate(c, _years(maturity[m], asof))) + spread
     return {
-        "book": ["BONDS"] * d.n, "currency": ccy.tolist(), "notional": d.notional().tolist(),
-        "issue_date": _to_dates(issue), "maturity_date": _to_dates(maturity),
+        "book": ["BONDS"] * d.n,
+        "currency": ccy.tolist(),
+        "notional": d.notional().tolist(),
+        "issue_date": _to_dates(issue),
+        "maturity_date": _to_dates(maturity),
         "coupon": _rate(level + d.normal(75 * _BP, 150 * _BP), 0.00125, floor=0.0),
         "coupon_frequency": [_ISSUERS[i][1] for i in issuer],
         "day_count": [_ISSUERS[i][2] for i in issuer],
-        "side": d.side(0.75).tolist(), "issuer": issuer.tolist(),
+        "side": d.side(0.75).tolist(),
+        "issuer": issuer.tolist(),
     }
 
 
@@ -364,8 +417,10 @@ def _capfloor(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     return {
         "book": ["RATES-OPTIONS"] * d.n,
         "currency": [conventions.index_convention(i).currency for i in index],
-        "index": index.tolist(), "notional": d.notional().tolist(),
-        "start_date": _to_dates(start), "maturity_date": _to_dates(maturity),
+        "index": index.tolist(),
+        "notional": d.notional().tolist(),
+        "start_date": _to_dates(start),
+        "maturity_date": _to_dates(maturity),
         "strike": _rate(level + d.normal(50 * _BP, 100 * _BP), 5 * _BP, floor=25 * _BP),
         "option_type": d.choice({"CAP": 0.6, "FLOOR": 0.4}).tolist(),
         "side": d.side().tolist(),
@@ -382,8 +437,11 @@ def _swaption(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     t0 = _years(expiry, asof)
     level = _by_key(index, lambda i, m: lv.forward_rate(i, t0[m], t0[m] + tenor_y[m]))
     return {
-        "book": ["RATES-OPTIONS"] * d.n, "currency": ccy.tolist(), "index": index.tolist(),
-        "notional": d.notional().tolist(), "expiry_date": _to_dates(expiry),
+        "book": ["RATES-OPTIONS"] * d.n,
+        "currency": ccy.tolist(),
+        "index": index.tolist(),
+        "notional": d.notional().tolist(),
+        "expiry_date": _to_dates(expiry),
         "swap_tenor": [f"{t}Y" for t in tenor_y.tolist()],
         "strike": _rate(level + d.normal(40 * _BP, 100 * _BP), 1 * _BP, floor=50 * _BP),
         "option_type": d.choice({"PAYER": 0.5, "RECEIVER": 0.5}).tolist(),
@@ -404,9 +462,12 @@ def _fx_forward(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     t = _years(delivery, asof)
     fwd = _by_key(pair, lambda p, m: lv.fx_forward(p, t[m]))
     return {
-        "book": ["FX-FORWARDS"] * d.n, "pair": pair.tolist(), "notional": d.notional().tolist(),
+        "book": ["FX-FORWARDS"] * d.n,
+        "pair": pair.tolist(),
+        "notional": d.notional().tolist(),
         "strike": _fx_strike(pair, fwd * np.exp(d.normal(0.015, 0.04))),
-        "delivery_date": _to_dates(delivery), "side": d.side().tolist(),
+        "delivery_date": _to_dates(delivery),
+        "side": d.side().tolist(),
     }
 
 
@@ -419,16 +480,24 @@ def _fx_option(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     vol = _by_key(pair, lambda p, m: lv.fx_atm_vol(p, t[m]))
     strike = fwd * np.exp(vol * np.sqrt(t) * d.normal(0.7, 1.8))  # ~ 5-95 delta
     return {
-        "book": ["FX-OPTIONS"] * d.n, "pair": pair.tolist(), "notional": d.notional().tolist(),
-        "strike": _fx_strike(pair, strike), "expiry_date": _to_dates(expiry),
+        "book": ["FX-OPTIONS"] * d.n,
+        "pair": pair.tolist(),
+        "notional": d.notional().tolist(),
+        "strike": _fx_strike(pair, strike),
+        "expiry_date": _to_dates(expiry),
         "option_type": d.choice({"CALL": 0.5, "PUT": 0.5}).tolist(),
         "side": d.side(0.55).tolist(),
     }
 
 
-def _equity_common(d: _Draw, lv: _Levels, asof: np.datetime64, underlyings: Mapping[str, float],
-                   expiries: Mapping[int, float], moneyness: tuple[float, float]
-                   ) -> tuple[Columns, F64, F64]:
+def _equity_common(
+    d: _Draw,
+    lv: _Levels,
+    asof: np.datetime64,
+    underlyings: Mapping[str, float],
+    expiries: Mapping[int, float],
+    moneyness: tuple[float, float],
+) -> tuple[Columns, F64, F64]:
     """Columns shared by the equity options, plus spot and strike arrays."""
     und = d.choice(underlyings)
     spot = np.array([lv.snap[f"EQ.{u}.SPOT"] for u in und])
@@ -440,46 +509,80 @@ def _equity_common(d: _Draw, lv: _Levels, asof: np.datetime64, underlyings: Mapp
     qty = d.notional() / spot
     qty = _round_to(qty, 10.0 ** (np.floor(np.log10(qty)) - 1))  # two significant figures
     cols: Columns = {
-        "underlying": und.tolist(), "quantity": np.round(qty, 6).tolist(),
-        "strike": np.round(strike, 6).tolist(), "expiry_date": _to_dates(expiry),
-        "option_type": d.choice({"CALL": 0.5, "PUT": 0.5}).tolist(), "side": d.side().tolist(),
+        "underlying": und.tolist(),
+        "quantity": np.round(qty, 6).tolist(),
+        "strike": np.round(strike, 6).tolist(),
+        "expiry_date": _to_dates(expiry),
+        "option_type": d.choice({"CALL": 0.5, "PUT": 0.5}).tolist(),
+        "side": d.side().tolist(),
     }
     return cols, spot, strike
 
 
 def _eq_option(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     cols, _, _ = _equity_common(
-        d, lv, asof, {"SPX": 0.30, "NDX": 0.15, "SX5E": 0.25, "AAPL": 0.15, "SAP": 0.15},
-        {1: 12, 2: 10, 3: 15, 6: 15, 9: 8, 12: 15, 18: 6, 24: 8, 36: 6, 60: 5}, (0.70, 1.30))
+        d,
+        lv,
+        asof,
+        {"SPX": 0.30, "NDX": 0.15, "SX5E": 0.25, "AAPL": 0.15, "SAP": 0.15},
+        {1: 12, 2: 10, 3: 15, 6: 15, 9: 8, 12: 15, 18: 6, 24: 8, 36: 6, 60: 5},
+        (0.70, 1.30),
+    )
     return {"book": [_EQ_BOOK[u] for u in cols["underlying"]], **cols}
 
 
 def _eq_american(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
-    cols, _, _ = _equity_common(d, lv, asof, {"AAPL": 0.55, "SAP": 0.45},
-                                {1: 15, 2: 10, 3: 20, 6: 20, 9: 10, 12: 15, 18: 5, 24: 5},
-                                (0.70, 1.30))
+    cols, _, _ = _equity_common(
+        d,
+        lv,
+        asof,
+        {"AAPL": 0.55, "SAP": 0.45},
+        {1: 15, 2: 10, 3: 20, 6: 20, 9: 10, 12: 15, 18: 5, 24: 5},
+        (0.70, 1.30),
+    )
     return {"book": ["EQ-SINGLE-STOCK"] * d.n, **cols}
 
 
 def _eq_barrier(d: _Draw, lv: _Levels, asof: np.datetime64) -> Columns:
     cols, spot, strike = _equity_common(
-        d, lv, asof, {"SPX": 0.35, "SX5E": 0.30, "NDX": 0.15, "AAPL": 0.10, "SAP": 0.10},
-        {3: 15, 6: 20, 9: 10, 12: 25, 18: 10, 24: 12, 36: 8}, (0.80, 1.20))
+        d,
+        lv,
+        asof,
+        {"SPX": 0.35, "SX5E": 0.30, "NDX": 0.15, "AAPL": 0.10, "SAP": 0.10},
+        {3: 15, 6: 20, 9: 10, 12: 25, 18: 10, 24: 12, 36: 8},
+        (0.80, 1.20),
+    )
     kind = d.choice({"DOWN_OUT": 0.35, "DOWN_IN": 0.30, "UP_OUT": 0.20, "UP_IN": 0.15})
     down = np.array([k.startswith("DOWN") for k in kind])
     step = np.array([_strike_step(s) for s in spot])
     # At least 15% from spot, so a 10% stress does not knock a barrier; up barriers also above K.
-    barrier = np.where(down, np.floor(spot * d.uniform(0.55, 0.85) / step) * step,
-                       np.ceil(np.maximum(spot, strike) * d.uniform(1.15, 1.40) / step) * step)
+    barrier = np.where(
+        down,
+        np.floor(spot * d.uniform(0.55, 0.85) / step) * step,
+        np.ceil(np.maximum(spot, strike) * d.uniform(1.15, 1.40) / step) * step,
+    )
     rebate = np.where(d.uniform(0, 1) < 0.15, _round_to(0.02 * spot, step), 0.0)
-    return {"book": ["EQ-EXOTICS"] * d.n, **cols, "barrier_type": kind.tolist(),
-            "barrier": np.round(barrier, 6).tolist(), "rebate": np.round(rebate, 6).tolist()}
+    return {
+        "book": ["EQ-EXOTICS"] * d.n,
+        **cols,
+        "barrier_type": kind.tolist(),
+        "barrier": np.round(barrier, 6).tolist(),
+        "rebate": np.round(rebate, 6).tolist(),
+    }
 
 
 _GENERATORS: dict[str, Callable[[_Draw, _Levels, np.datetime64], Columns]] = {
-    "IRS": _irs, "OIS": _ois, "FRA": _fra, "BOND": _bond, "CAPFLOOR": _capfloor,
-    "SWAPTION": _swaption, "FX_FORWARD": _fx_forward, "FX_OPTION": _fx_option,
-    "EQ_OPTION": _eq_option, "EQ_AMERICAN": _eq_american, "EQ_BARRIER": _eq_barrier,
+    "IRS": _irs,
+    "OIS": _ois,
+    "FRA": _fra,
+    "BOND": _bond,
+    "CAPFLOOR": _capfloor,
+    "SWAPTION": _swaption,
+    "FX_FORWARD": _fx_forward,
+    "FX_OPTION": _fx_option,
+    "EQ_OPTION": _eq_option,
+    "EQ_AMERICAN": _eq_american,
+    "EQ_BARRIER": _eq_barrier,
 }
 
 
@@ -540,8 +643,9 @@ def demo_portfolio(n_trades: int = 3000, seed: int = 0, asof: dt.date = DEMO_ASO
         prefix = TRADE_ID_PREFIX[product]
         cols["trade_id"] = [f"{prefix}-{i:0{width}d}" for i in range(1, n + 1)]
         cls, names = PRODUCTS[product], list(cols)
-        trades.extend(cls(**dict(zip(names, row, strict=True)))
-                      for row in zip(*cols.values(), strict=True))
+        trades.extend(
+            cls(**dict(zip(names, row, strict=True))) for row in zip(*cols.values(), strict=True)
+        )
     return Portfolio(tuple(trades), BOOKS, FIRM)
 
 
@@ -557,26 +661,67 @@ def demo_bad_trades() -> list[dict[str, Any]]:
     >>> [r["trade_id"] for r in demo_bad_trades()][:2]
     ['OK-IRS-1', 'OK-OIS-1']
     """
-    irs = {"product": "IRS", "book": "USD-SWAPS", "counterparty": COUNTERPARTIES[0],
-           "currency": "USD", "index": "USD-TSOFR-3M", "notional": 25_000_000,
-           "start_date": "2025-12-02", "maturity_date": "2035-12-02", "fixed_rate": 0.0375,
-           "fixed_leg": "PAY"}
-    fxf = {"product": "FX_FORWARD", "book": "FX-FORWARDS", "counterparty": COUNTERPARTIES[1],
-           "pair": "EURUSD", "notional": 10_000_000, "strike": 1.1750,
-           "delivery_date": "2026-05-29", "side": "BUY"}
-    eqo = {"product": "EQ_OPTION", "book": "EQ-INDEX-US", "counterparty": COUNTERPARTIES[2],
-           "underlying": "SPX", "quantity": 1500, "strike": 7000, "expiry_date": "2026-06-19",
-           "option_type": "CALL", "side": "BUY"}
-    bond = {"product": "BOND", "book": "BONDS", "counterparty": COUNTERPARTIES[4],
-            "currency": "USD", "notional": 10_000_000, "issue_date": "2025-02-15",
-            "maturity_date": "2035-02-15", "coupon": 0.04625, "coupon_frequency": "6M",
-            "day_count": "ACT/ACT", "issuer": "UST"}
+    irs = {
+        "product": "IRS",
+        "book": "USD-SWAPS",
+        "counterparty": COUNTERPARTIES[0],
+        "currency": "USD",
+        "index": "USD-TSOFR-3M",
+        "notional": 25_000_000,
+        "start_date": "2025-12-02",
+        "maturity_date": "2035-12-02",
+        "fixed_rate": 0.0375,
+        "fixed_leg": "PAY",
+    }
+    fxf = {
+        "product": "FX_FORWARD",
+        "book": "FX-FORWARDS",
+        "counterparty": COUNTERPARTIES[1],
+        "pair": "EURUSD",
+        "notional": 10_000_000,
+        "strike": 1.1750,
+        "delivery_date": "2026-05-29",
+        "side": "BUY",
+    }
+    eqo = {
+        "product": "EQ_OPTION",
+        "book": "EQ-INDEX-US",
+        "counterparty": COUNTERPARTIES[2],
+        "underlying": "SPX",
+        "quantity": 1500,
+        "strike": 7000,
+        "expiry_date": "2026-06-19",
+        "option_type": "CALL",
+        "side": "BUY",
+    }
+    bond = {
+        "product": "BOND",
+        "book": "BONDS",
+        "counterparty": COUNTERPARTIES[4],
+        "currency": "USD",
+        "notional": 10_000_000,
+        "issue_date": "2025-02-15",
+        "maturity_date": "2035-02-15",
+        "coupon": 0.04625,
+        "coupon_frequency": "6M",
+        "day_count": "ACT/ACT",
+        "issuer": "UST",
+    }
     good: list[dict[str, Any]] = [
         {**irs, "trade_id": "OK-IRS-1"},
-        {"product": "OIS", "trade_id": "OK-OIS-1", "book": "EUR-SWAPS",
-         "counterparty": COUNTERPARTIES[3], "currency": "EUR", "index": "EUR-ESTR",
-         "notional": 50_000_000, "start_date": "2024-06-14", "maturity_date": "2029-06-14",
-         "fixed_rate": 0.0245, "fixed_leg": "RECEIVE"},
+        {
+            "product": "OIS",
+            "trade_id": "OK-OIS-1",
+            "book": "EUR-SWAPS",
+            "counterparty": COUNTERPARTIES[3],
+            "currency": "EUR",
+            "index": "EUR-ESTR",
+            "notional": 50_000_000,
+            "start_date": "2024-06-14",
+            "maturity_date": "2029-06-14",
+            "fixed_rate": 0.0245,
+            "fixed_leg": "RECEIVE",
+        },
         {**fxf, "trade_id": "OK-FXF-1"},
         {**eqo, "trade_id": "OK-EQO-1"},
         {**bond, "trade_id": "OK-BOND-1"},
@@ -585,15 +730,27 @@ def demo_bad_trades() -> list[dict[str, Any]]:
         {**irs, "trade_id": "BAD-UNKNOWN-PRODUCT", "product": "CDS"},
         {k: v for k, v in irs.items() if k != "fixed_rate"} | {"trade_id": "BAD-MISSING-FIELD"},
         {**fxf, "trade_id": "BAD-NEGATIVE-NOTIONAL", "notional": -10_000_000},
-        {**irs, "trade_id": "BAD-MATURED", "start_date": "2020-03-16",
-         "maturity_date": "2025-03-16"},
+        {
+            **irs,
+            "trade_id": "BAD-MATURED",
+            "start_date": "2020-03-16",
+            "maturity_date": "2025-03-16",
+        },
         {**fxf, "trade_id": "BAD-MALFORMED-DATE", "delivery_date": "2026-02-30"},
         {**bond, "trade_id": "BAD-UNKNOWN-CURRENCY", "currency": "XYZ"},
         {**irs, "trade_id": "BAD-UNKNOWN-INDEX", "index": "USD-LIBOR-3M"},
         {**eqo, "trade_id": "BAD-UNKNOWN-UNDERLYING", "underlying": "TSLA"},
         {**fxf, "trade_id": "OK-FXF-1", "notional": 5_000_000},  # duplicate id
-        {**eqo, "product": "EQ_BARRIER", "trade_id": "BAD-BARRIER-BREACHED",
-         "book": "EQ-EXOTICS", "barrier_type": "DOWN_OUT", "barrier": 7200},
+        {
+            **eqo,
+            "product": "EQ_BARRIER",
+            "trade_id": "BAD-BARRIER-BREACHED",
+            "book": "EQ-EXOTICS",
+            "barrier_type": "DOWN_OUT",
+            "barrier": 7200,
+        },
     ]
-    return [{"trade_id": r["trade_id"], **{k: v for k, v in r.items() if k != "trade_id"}}
-            for r in good + bad]  # id first: easier to read in the YAML file
+    return [
+        {"trade_id": r["trade_id"], **{k: v for k, v in r.items() if k != "trade_id"}}
+        for r in good + bad
+    ]  # id first: easier to read in the YAML file

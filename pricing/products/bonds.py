@@ -68,18 +68,34 @@ def build_bond(trade: FixedRateBond) -> ql.FixedRateBond:
     7
     """
     cal = qa.calendar(conventions.currency_convention(trade.currency).calendar)
-    sched = ql.Schedule(qa.ql_date(trade.issue_date), qa.ql_date(trade.maturity_date),
-                        qa.period(trade.coupon_frequency), cal, ql.Unadjusted, ql.Unadjusted,
-                        ql.DateGeneration.Backward, False)
-    return ql.FixedRateBond(trade.settlement_days, trade.notional, sched, [trade.coupon],
-                            qa.day_counter(trade.day_count), ql.Following, 100.0,
-                            qa.ql_date(trade.issue_date), cal)
+    sched = ql.Schedule(
+        qa.ql_date(trade.issue_date),
+        qa.ql_date(trade.maturity_date),
+        qa.period(trade.coupon_frequency),
+        cal,
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        False,
+    )
+    return ql.FixedRateBond(
+        trade.settlement_days,
+        trade.notional,
+        sched,
+        [trade.coupon],
+        qa.day_counter(trade.day_count),
+        ql.Following,
+        100.0,
+        qa.ql_date(trade.issue_date),
+        cal,
+    )
 
 
 def _priced_bond(trade: FixedRateBond, market: QlMarket) -> ql.FixedRateBond:
     bond = build_bond(trade)
-    bond.setPricingEngine(ql.DiscountingBondEngine(
-        market.zspread_curve(trade.currency, trade.issuer)))
+    bond.setPricingEngine(
+        ql.DiscountingBondEngine(market.zspread_curve(trade.currency, trade.issuer))
+    )
     return bond
 
 
@@ -89,12 +105,20 @@ def reference_pv(trade: FixedRateBond, market: QlMarket) -> Valuation:
 
 
 def _rate(trade: FixedRateBond, compounding: Compounding) -> tuple[ql.DayCounter, int, int]:
-    return (qa.day_counter(trade.day_count), _COMPOUNDING[compounding],
-            qa.frequency(trade.coupon_frequency))
+    return (
+        qa.day_counter(trade.day_count),
+        _COMPOUNDING[compounding],
+        qa.frequency(trade.coupon_frequency),
+    )
 
 
-def price_from_yield(trade: FixedRateBond, yld: float, settlement_date: dt.date,
-                     compounding: Compounding = "COMPOUNDED", clean: bool = True) -> float:
+def price_from_yield(
+    trade: FixedRateBond,
+    yld: float,
+    settlement_date: dt.date,
+    compounding: Compounding = "COMPOUNDED",
+    clean: bool = True,
+) -> float:
     """Price per 100 face at ``settlement_date`` from a yield to maturity.
 
     Parameters
@@ -124,8 +148,13 @@ def price_from_yield(trade: FixedRateBond, yld: float, settlement_date: dt.date,
     return price if clean else price + float(ql.BondFunctions.accruedAmount(bond, settle))
 
 
-def yield_from_price(trade: FixedRateBond, price: float, settlement_date: dt.date,
-                     compounding: Compounding = "COMPOUNDED", clean: bool = True) -> float:
+def yield_from_price(
+    trade: FixedRateBond,
+    price: float,
+    settlement_date: dt.date,
+    compounding: Compounding = "COMPOUNDED",
+    clean: bool = True,
+) -> float:
     """Yield to maturity (decimal) from a price per 100 face; inverse of :func:`price_from_yield`.
 
     Solved to 1e-12 in yield.
@@ -133,12 +162,16 @@ def yield_from_price(trade: FixedRateBond, price: float, settlement_date: dt.dat
     bond = build_bond(trade)
     dc, comp, freq = _rate(trade, compounding)
     kind = ql.BondPrice.Clean if clean else ql.BondPrice.Dirty
-    return float(ql.BondFunctions.bondYield(bond, ql.BondPrice(price, kind), dc, comp, freq,
-                                            qa.ql_date(settlement_date), 1e-12, 200))
+    return float(
+        ql.BondFunctions.bondYield(
+            bond, ql.BondPrice(price, kind), dc, comp, freq, qa.ql_date(settlement_date), 1e-12, 200
+        )
+    )
 
 
-def analytics(trade: FixedRateBond, market: QlMarket,
-              compounding: Compounding = "COMPOUNDED") -> dict[str, float]:
+def analytics(
+    trade: FixedRateBond, market: QlMarket, compounding: Compounding = "COMPOUNDED"
+) -> dict[str, float]:
     """Curve prices and yield-based risk measures of the bond at its settlement date.
 
     Prices come from the discount curve plus z-spread (as :func:`reference_pv`), at the
@@ -159,17 +192,22 @@ def analytics(trade: FixedRateBond, market: QlMarket,
     settle = bond.settlementDate()
     clean = float(bond.cleanPrice())
     dc, comp, freq = _rate(trade, compounding)
-    y = float(ql.BondFunctions.bondYield(bond, ql.BondPrice(clean, ql.BondPrice.Clean), dc, comp,
-                                         freq, settle, 1e-12, 200))
+    y = float(
+        ql.BondFunctions.bondYield(
+            bond, ql.BondPrice(clean, ql.BondPrice.Clean), dc, comp, freq, settle, 1e-12, 200
+        )
+    )
     rate = ql.InterestRate(y, dc, comp, freq)
     return {
         "clean_price": clean,
         "dirty_price": float(bond.dirtyPrice()),
         "accrued": float(bond.accruedAmount(settle)),
         "yield": y,
-        "macaulay_duration": float(ql.BondFunctions.duration(bond, rate, ql.Duration.Simple,
-                                                             settle)),
-        "modified_duration": float(ql.BondFunctions.duration(bond, rate, ql.Duration.Modified,
-                                                             settle)),
+        "macaulay_duration": float(
+            ql.BondFunctions.duration(bond, rate, ql.Duration.Simple, settle)
+        ),
+        "modified_duration": float(
+            ql.BondFunctions.duration(bond, rate, ql.Duration.Modified, settle)
+        ),
         "convexity": float(ql.BondFunctions.convexity(bond, rate, settle)),
     }

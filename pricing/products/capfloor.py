@@ -42,10 +42,17 @@ def build_capfloor(trade: CapFloor, market: QlMarket) -> ql.CapFloor:
     if conv.tenor is None:  # the trade check already rejects overnight indices
         raise ValueError(f"{trade.index} is not an IBOR index")
     index = market.index(trade.index)
-    sched = schedule(trade.start_date, trade.maturity_date, conv.tenor, conv.calendar,
-                     conv.convention, conv.end_of_month)
-    leg = ql.IborLeg([trade.notional], sched, index, qa.day_counter(conv.day_count),
-                     qa.bdc(conv.convention))
+    sched = schedule(
+        trade.start_date,
+        trade.maturity_date,
+        conv.tenor,
+        conv.calendar,
+        conv.convention,
+        conv.end_of_month,
+    )
+    leg = ql.IborLeg(
+        [trade.notional], sched, index, qa.day_counter(conv.day_count), qa.bdc(conv.convention)
+    )
     make = ql.Cap if trade.option_type == "CAP" else ql.Floor
     cf = make(leg, [trade.strike])
     rv = market.cap_vol(trade.currency)

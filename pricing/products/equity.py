@@ -84,27 +84,31 @@ def requirements(trade: EquityOption) -> list[tuple[str, str]]:
     >>> requirements(opt)
     [('equity', 'SPX'), ('discount', 'USD'), ('eqvol', 'SPX')]
     """
-    return [("equity", trade.underlying), ("discount", trade.currency),
-            ("eqvol", trade.underlying)]
+    return [("equity", trade.underlying), ("discount", trade.currency), ("eqvol", trade.underlying)]
 
 
 def bsm_process(trade: EquityOption, market: QlMarket) -> ql.BlackScholesMertonProcess:
     """The Black-Scholes-Merton process of the trade's underlying."""
     und = trade.underlying
     spot = ql.QuoteHandle(ql.SimpleQuote(market.equity_spot(und)))
-    return ql.BlackScholesMertonProcess(spot, market.dividend_curve(und),
-                                        market.discount(trade.currency), market.equity_vol(und))
+    return ql.BlackScholesMertonProcess(
+        spot, market.dividend_curve(und), market.discount(trade.currency), market.equity_vol(und)
+    )
 
 
 def _check_barrier(trade: EquityBarrierOption, spot: float) -> None:
     down = trade.barrier_type.startswith("DOWN")
     if (down and spot < trade.barrier) or (not down and spot > trade.barrier):
-        knocked = ("a knock-in is now a vanilla option" if trade.barrier_type.endswith("IN")
-                   else "a knock-out is now worth its rebate only")
+        knocked = (
+            "a knock-in is now a vanilla option"
+            if trade.barrier_type.endswith("IN")
+            else "a knock-out is now worth its rebate only"
+        )
         raise ValueError(
             f"{trade.barrier_type} barrier {trade.barrier:g} already breached by spot "
             f"{spot:g} of {trade.underlying} ({knocked}); the trade is booked as live: book "
-            "the knock event or check the spot")
+            "the knock event or check the spot"
+        )
 
 
 def build_option(
@@ -134,8 +138,13 @@ def build_option(
     elif isinstance(trade, EquityBarrierOption):
         bar_name = barrier_engine or BARRIER_ENGINE
         _check_barrier(trade, market.equity_spot(trade.underlying))
-        option = ql.BarrierOption(_BARRIER_TYPE[trade.barrier_type], trade.barrier, trade.rebate,
-                                  payoff, ql.EuropeanExercise(expiry))
+        option = ql.BarrierOption(
+            _BARRIER_TYPE[trade.barrier_type],
+            trade.barrier,
+            trade.rebate,
+            payoff,
+            ql.EuropeanExercise(expiry),
+        )
         if bar_name == "ANALYTIC":
             engine = ql.AnalyticBarrierEngine(process)
         elif bar_name == "FD":

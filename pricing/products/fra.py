@@ -41,9 +41,15 @@ def build_fra(trade: ForwardRateAgreement, market: QlMarket) -> ql.ForwardRateAg
     conv = conventions.index_convention(trade.index)
     start = qa.calendar(conv.calendar).adjust(qa.ql_date(trade.start_date), qa.bdc(conv.convention))
     position = ql.Position.Long if trade.fixed_leg == "PAY" else ql.Position.Short
-    return ql.ForwardRateAgreement(market.index(trade.index), start, qa.ql_date(trade.end_date),
-                                   position, trade.fixed_rate, trade.notional,
-                                   market.discount(trade.currency))
+    return ql.ForwardRateAgreement(
+        market.index(trade.index),
+        start,
+        qa.ql_date(trade.end_date),
+        position,
+        trade.fixed_rate,
+        trade.notional,
+        market.discount(trade.currency),
+    )
 
 
 def reference_pv(trade: ForwardRateAgreement, market: QlMarket) -> Valuation:

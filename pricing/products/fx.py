@@ -53,10 +53,16 @@ def build_forward(trade: FxForward, market: QlMarket) -> ql.FxForward:
     """
     base_curve, quote_curve = market.fx_curves(trade.pair)
     spot = ql.QuoteHandle(ql.SimpleQuote(market.fx_spot(trade.pair)))
-    fwd = ql.FxForward(trade.notional, qa.currency(trade.base_currency),
-                       qa.currency(trade.currency), trade.strike,
-                       qa.ql_date(trade.delivery_date), trade.side == "SELL", 0,
-                       ql.NullCalendar())
+    fwd = ql.FxForward(
+        trade.notional,
+        qa.currency(trade.base_currency),
+        qa.currency(trade.currency),
+        trade.strike,
+        qa.ql_date(trade.delivery_date),
+        trade.side == "SELL",
+        0,
+        ql.NullCalendar(),
+    )
     fwd.setPricingEngine(ql.DiscountingFxForwardEngine(base_curve, quote_curve, spot))
     return fwd
 
@@ -71,8 +77,10 @@ def gk_process(pair: str, market: QlMarket) -> ql.GarmanKohlagenProcess:
 
 def build_option(trade: FxOption, market: QlMarket) -> ql.VanillaOption:
     """The European option on one unit of base currency, with ``AnalyticEuropeanEngine``."""
-    option = ql.VanillaOption(ql.PlainVanillaPayoff(_OPTION_TYPE[trade.option_type], trade.strike),
-                              ql.EuropeanExercise(qa.ql_date(trade.expiry_date)))
+    option = ql.VanillaOption(
+        ql.PlainVanillaPayoff(_OPTION_TYPE[trade.option_type], trade.strike),
+        ql.EuropeanExercise(qa.ql_date(trade.expiry_date)),
+    )
     option.setPricingEngine(ql.AnalyticEuropeanEngine(gk_process(trade.pair, market)))
     return option
 

@@ -49,22 +49,31 @@ def underlying_swap(trade: Swaption) -> InterestRateSwap | OvernightIndexSwap:
     ('IRS', datetime.date(2026, 12, 1), datetime.date(2031, 12, 1), 'PAY')
     """
     conv = conventions.index_convention(trade.index)
-    start = qa.calendar(conv.calendar).advance(qa.ql_date(trade.expiry_date),
-                                               conv.swap.settlement_days, ql.Days)
+    start = qa.calendar(conv.calendar).advance(
+        qa.ql_date(trade.expiry_date), conv.swap.settlement_days, ql.Days
+    )
     end = start + qa.period(trade.swap_tenor)
     cls = OvernightIndexSwap if conv.is_overnight else InterestRateSwap
-    return cls(trade_id=trade.trade_id, book=trade.book, counterparty=trade.counterparty,
-               currency=trade.currency, index=trade.index, notional=trade.notional,
-               start_date=qa.py_date(start), maturity_date=qa.py_date(end),
-               fixed_rate=trade.strike,
-               fixed_leg="PAY" if trade.option_type == "PAYER" else "RECEIVE")
+    return cls(
+        trade_id=trade.trade_id,
+        book=trade.book,
+        counterparty=trade.counterparty,
+        currency=trade.currency,
+        index=trade.index,
+        notional=trade.notional,
+        start_date=qa.py_date(start),
+        maturity_date=qa.py_date(end),
+        fixed_rate=trade.strike,
+        fixed_leg="PAY" if trade.option_type == "PAYER" else "RECEIVE",
+    )
 
 
 def build_swaption(trade: Swaption, market: QlMarket) -> ql.Swaption:
     """The QuantLib swaption of ``trade`` (long one unit) with its engine attached."""
     swap = swaps.build_swap(underlying_swap(trade), market)
-    option = ql.Swaption(swap, ql.EuropeanExercise(qa.ql_date(trade.expiry_date)),
-                         ql.Settlement.Physical)
+    option = ql.Swaption(
+        swap, ql.EuropeanExercise(qa.ql_date(trade.expiry_date)), ql.Settlement.Physical
+    )
     rv = market.swaption_vol(trade.currency)
     disc = market.discount(trade.currency)
     if rv.kind == "NORMAL":

@@ -25,9 +25,17 @@ from pricing.market import load_snapshot
 from pricing.pricer import RESULT_COLUMNS, PricingResults, TradeResult
 from pricing.trades import Portfolio, load_portfolio
 
-BAD_IDS = ["BAD-UNKNOWN-PRODUCT", "BAD-MISSING-FIELD", "BAD-NEGATIVE-NOTIONAL", "BAD-MATURED",
-           "BAD-MALFORMED-DATE", "BAD-UNKNOWN-CURRENCY", "BAD-UNKNOWN-INDEX",
-           "BAD-UNKNOWN-UNDERLYING", "BAD-BARRIER-BREACHED"]
+BAD_IDS = [
+    "BAD-UNKNOWN-PRODUCT",
+    "BAD-MISSING-FIELD",
+    "BAD-NEGATIVE-NOTIONAL",
+    "BAD-MATURED",
+    "BAD-MALFORMED-DATE",
+    "BAD-UNKNOWN-CURRENCY",
+    "BAD-UNKNOWN-INDEX",
+    "BAD-UNKNOWN-UNDERLYING",
+    "BAD-BARRIER-BREACHED",
+]
 GOOD_IDS = ["OK-IRS-1", "OK-OIS-1", "OK-FXF-1", "OK-EQO-1", "OK-BOND-1"]
 EURUSD = 1.16  # demo market spot, pricing/demo/market.py
 # Units of USD per unit of each currency at the demo market's quoted spots.
@@ -63,8 +71,17 @@ def priced_demo(demo_dir: tuple[Path, str]) -> tuple[int, str, Path]:
     """``riskgrid price`` of the whole demo portfolio, once: (exit code, stdout, results.csv)."""
     d, _ = demo_dir
     out_file = d / "results.csv"
-    code, out, err = run(["price", "--portfolio", str(d / "portfolio.json"),
-                          "--market", str(d / "market.yaml"), "--out", str(out_file)])
+    code, out, err = run(
+        [
+            "price",
+            "--portfolio",
+            str(d / "portfolio.json"),
+            "--market",
+            str(d / "market.yaml"),
+            "--out",
+            str(out_file),
+        ]
+    )
     assert err == ""
     return code, out, out_file
 
@@ -92,8 +109,9 @@ def test_demo_size_and_seed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["--trades", "0"], ["--trades", "many"], ["--seed", "-1"]])
-def test_demo_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                          args: list[str]) -> None:
+def test_demo_bad_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
     assert cli.main(["demo", "--out", str(tmp_path), *args]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert args[0] in err
@@ -123,13 +141,17 @@ def test_price_demo_every_trade_valued(priced_demo: tuple[int, str, Path]) -> No
 def test_price_demo_results_file(priced_demo: tuple[int, str, Path]) -> None:
     _, out, path = priced_demo
     columns, rows = read_csv(path)
-    assert columns[:len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
-    assert all(c.startswith("greek_") for c in columns[len(RESULT_COLUMNS):])
+    assert columns[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
+    assert all(c.startswith("greek_") for c in columns[len(RESULT_COLUMNS) :])
     portfolio = demo_portfolio()
     assert [r["trade_id"] for r in rows] == [t.trade_id for t in portfolio]
     for r, t in zip(rows, portfolio, strict=True):
         assert (r["book"], r["product"], r["currency"], r["error"]) == (
-            t.book, t.product, t.currency, "")
+            t.book,
+            t.product,
+            t.currency,
+            "",
+        )
         pv = float(r["pv"])
         assert math.isfinite(pv)
         # Reporting currency USD at the demo spots (FX trades' PVs are in the quote currency).
@@ -151,14 +173,25 @@ def test_price_demo_desk_totals_add_up(priced_demo: tuple[int, str, Path]) -> No
         mine = [r for r in rows if portfolio.desk_of(r["book"]) == desk]
         assert int(n.replace(",", "")) == len(mine)
         assert float(pv.replace(",", "")) == pytest.approx(
-            sum(float(r["pv_reporting"]) for r in mine), abs=0.006)
+            sum(float(r["pv_reporting"]) for r in mine), abs=0.006
+        )
 
 
 # -- price: bad trades -----------------------------------------------------------------------------
 def price_bad(demo_dir: tuple[Path, str], out_file: Path, *extra: str) -> tuple[int, str, str]:
     d, _ = demo_dir
-    return run(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-                str(d / "market.yaml"), "--out", str(out_file), *extra])
+    return run(
+        [
+            "price",
+            "--portfolio",
+            str(d / "bad_trades.yaml"),
+            "--market",
+            str(d / "market.yaml"),
+            "--out",
+            str(out_file),
+            *extra,
+        ]
+    )
 
 
 def test_price_bad_trades(demo_dir: tuple[Path, str], tmp_path: Path) -> None:
@@ -184,8 +217,9 @@ def test_price_bad_trades(demo_dir: tuple[Path, str], tmp_path: Path) -> None:
     assert all(math.isfinite(float(r["pv"])) for r in valued)
 
 
-def test_price_bad_trades_json_and_reporting_ccy(demo_dir: tuple[Path, str],
-                                                 tmp_path: Path) -> None:
+def test_price_bad_trades_json_and_reporting_ccy(
+    demo_dir: tuple[Path, str], tmp_path: Path
+) -> None:
     code, out, _ = price_bad(demo_dir, tmp_path / "bad.json", "--reporting-ccy", "eur")
     assert code == cli.EXIT_TRADES_FAILED
     assert "PV (EUR)" in out
@@ -204,20 +238,21 @@ def test_price_bad_trades_json_and_reporting_ccy(demo_dir: tuple[Path, str],
 def test_price_without_out_writes_nothing(demo_dir: tuple[Path, str]) -> None:
     d, _ = demo_dir
     before = set(d.iterdir())
-    code, out, _ = run(["price", "--portfolio", str(d / "bad_trades.yaml"),
-                        "--market", str(d / "market.yaml")])
+    code, out, _ = run(
+        ["price", "--portfolio", str(d / "bad_trades.yaml"), "--market", str(d / "market.yaml")]
+    )
     assert code == cli.EXIT_TRADES_FAILED
     assert "results written" not in out
     assert set(d.iterdir()) == before
 
 
 # -- price: user errors (exit 2) and internal errors (exit 4) ------------------------------------
-def test_missing_market_file(demo_dir: tuple[Path, str], tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_market_file(
+    demo_dir: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     d, _ = demo_dir
     missing = tmp_path / "nowhere" / "market.yaml"
-    code = cli.main(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-                     str(missing)])
+    code = cli.main(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market", str(missing)])
     captured = capsys.readouterr()
     assert code == cli.EXIT_USAGE
     assert captured.err == f"riskgrid: error: cannot read market file: {missing}: no such file\n"
@@ -225,15 +260,23 @@ def test_missing_market_file(demo_dir: tuple[Path, str], tmp_path: Path,
     assert captured.out == ""
 
 
-@pytest.mark.parametrize(("name", "content", "why"), [
-    ("missing.json", None, "no such file"),
-    ("broken.json", "{", "not valid JSON"),
-    ("binary.json", b"\xff\xfe\x00", "not UTF-8 text"),
-    ("book.txt", "x", "unsupported portfolio format"),
-])
-def test_unreadable_portfolio(demo_dir: tuple[Path, str], tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str], name: str,
-                              content: str | bytes | None, why: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("missing.json", None, "no such file"),
+        ("broken.json", "{", "not valid JSON"),
+        ("binary.json", b"\xff\xfe\x00", "not UTF-8 text"),
+        ("book.txt", "x", "unsupported portfolio format"),
+    ],
+)
+def test_unreadable_portfolio(
+    demo_dir: tuple[Path, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str | bytes | None,
+    why: str,
+) -> None:
     d, _ = demo_dir
     path = tmp_path / name
     if isinstance(content, bytes):
@@ -250,13 +293,13 @@ def test_unreadable_portfolio(demo_dir: tuple[Path, str], tmp_path: Path,
     assert "Traceback" not in err
 
 
-def test_non_utf8_market_file(demo_dir: tuple[Path, str], tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_market_file(
+    demo_dir: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     d, _ = demo_dir
     market = tmp_path / "market.yaml"
     market.write_bytes(b"\xff\xfe\x00 binary")
-    code = cli.main(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-                     str(market)])
+    code = cli.main(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market", str(market)])
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE
     assert err.startswith("riskgrid: error: cannot read market file")
@@ -264,15 +307,27 @@ def test_non_utf8_market_file(demo_dir: tuple[Path, str], tmp_path: Path,
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--out", "results.xlsx"], "--out results.xlsx: results are written as .csv or .json"),
-    (["--reporting-ccy", "XYZ"], "--reporting-ccy XYZ: unknown currency"),
-])
-def test_bad_price_options(demo_dir: tuple[Path, str], capsys: pytest.CaptureFixture[str],
-                           args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "results.xlsx"], "--out results.xlsx: results are written as .csv or .json"),
+        (["--reporting-ccy", "XYZ"], "--reporting-ccy XYZ: unknown currency"),
+    ],
+)
+def test_bad_price_options(
+    demo_dir: tuple[Path, str], capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     d, _ = demo_dir
-    code = cli.main(["price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-                     str(d / "market.yaml"), *args])
+    code = cli.main(
+        [
+            "price",
+            "--portfolio",
+            str(d / "bad_trades.yaml"),
+            "--market",
+            str(d / "market.yaml"),
+            *args,
+        ]
+    )
     assert code == cli.EXIT_USAGE
     assert message in capsys.readouterr().err
 
@@ -284,15 +339,15 @@ def test_missing_required_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["frobnicate"]) == cli.EXIT_USAGE
 
 
-def test_internal_error_exit_4(demo_dir: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_error_exit_4(
+    demo_dir: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def broken(*_: object, **__: object) -> None:
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(cli, "price", broken)
     d, _ = demo_dir
-    argv = ["price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-            str(d / "market.yaml")]
+    argv = ["price", "--portfolio", str(d / "bad_trades.yaml"), "--market", str(d / "market.yaml")]
     assert cli.main(argv) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "riskgrid: internal error: ZeroDivisionError: boom" in err
@@ -313,8 +368,13 @@ def test_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
 
 def test_exit_codes_documented_in_module_docstring() -> None:
     doc = cli.__doc__ or ""
-    for line in ["0  every trade valued", "1  some trades failed", "2  bad command line",
-                 "3  reserved: the compute cluster was lost", "4  unexpected internal error"]:
+    for line in [
+        "0  every trade valued",
+        "1  some trades failed",
+        "2  bad command line",
+        "3  reserved: the compute cluster was lost",
+        "4  unexpected internal error",
+    ]:
         assert line in doc
 
 
@@ -323,9 +383,21 @@ def test_installed_script_subprocess(demo_dir: tuple[Path, str], tmp_path: Path)
     script = Path(sys.executable).parent / "riskgrid"
     d, _ = demo_dir
     proc = subprocess.run(
-        [str(script), "price", "--portfolio", str(d / "bad_trades.yaml"), "--market",
-         str(d / "market.yaml"), "--out", str(tmp_path / "bad.csv")],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            str(script),
+            "price",
+            "--portfolio",
+            str(d / "bad_trades.yaml"),
+            "--market",
+            str(d / "market.yaml"),
+            "--out",
+            str(tmp_path / "bad.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == cli.EXIT_TRADES_FAILED, proc.stderr
     assert proc.stderr == ""
     for tid in BAD_IDS:
@@ -335,8 +407,12 @@ def test_installed_script_subprocess(demo_dir: tuple[Path, str], tmp_path: Path)
 
 # -- report helpers ------------------------------------------------------------------------------
 def test_load_failures_group_errors_by_record() -> None:
-    errors = [TradeError("A", "notional", "bad"), TradeError("A", "pair", "worse"),
-              TradeError("B", "product", "unknown"), TradeError("A", "trade_id", "duplicate")]
+    errors = [
+        TradeError("A", "notional", "bad"),
+        TradeError("A", "pair", "worse"),
+        TradeError("B", "product", "unknown"),
+        TradeError("A", "trade_id", "duplicate"),
+    ]
     rows = report.load_failures(errors)
     assert [(r.trade_id, r.error) for r in rows] == [
         ("A", TradeError("A", "notional,pair", "bad; worse")),
@@ -351,8 +427,11 @@ def test_summary_table_totals() -> None:
         err = TradeError(tid, "pricing", "x") if math.isnan(pv) else None
         return TradeResult(tid, book, "IRS", "USD", pv, pv, error=err)
 
-    results = PricingResults((res("1", "B1", 1.5), res("2", "B2", -4.0), res("3", "B1", math.nan),
-                              res("4", "B3", 10.0)), "USD", "h")
+    results = PricingResults(
+        (res("1", "B1", 1.5), res("2", "B2", -4.0), res("3", "B1", math.nan), res("4", "B3", 10.0)),
+        "USD",
+        "h",
+    )
     p = Portfolio((), {"B1": "D1", "B2": "D1", "B3": "D2"}, firm="F")
     lines = report.summary_table(results, p, not_loaded=2).splitlines()
     assert [line.split() for line in lines] == [

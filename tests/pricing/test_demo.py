@@ -99,7 +99,8 @@ def test_every_product_present(demo: Portfolio) -> None:
     assert {t.product for t in demo} == set(PRODUCTS)
     # Even the smallest portfolio that can hold every product does.
     assert Counter(t.product for t in demo_portfolio(len(PRODUCTS), seed=9)) == dict.fromkeys(
-        PRODUCTS, 1)
+        PRODUCTS, 1
+    )
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 12, 999])
@@ -163,8 +164,17 @@ def test_market_has_everything_the_trades_need(demo: Portfolio, market: QlMarket
     for req in sorted(needs):
         market.require(req)  # raises MarketDataError naming what is missing
     kinds = {k for k, _ in needs}
-    assert kinds >= {"discount", "curve", "fxcurves", "fxvol", "equity", "eqvol", "swptvol",
-                     "capvol", "credit"}
+    assert kinds >= {
+        "discount",
+        "curve",
+        "fxcurves",
+        "fxvol",
+        "equity",
+        "eqvol",
+        "swptvol",
+        "capvol",
+        "credit",
+    }
 
 
 # -- economics near the market ---------------------------------------------------------------------
@@ -200,7 +210,9 @@ def test_swap_rates_near_par(demo: Portfolio, market: QlMarket) -> None:
     spot = dt.date(2025, 12, 2)  # 28 Nov 2025 + 2 business days
     gaps = []
     swaps: list[InterestRateSwap | OvernightIndexSwap] = [
-        *of(demo, InterestRateSwap), *of(demo, OvernightIndexSwap)]
+        *of(demo, InterestRateSwap),
+        *of(demo, OvernightIndexSwap),
+    ]
     for t in swaps:
         remaining = from_date(t, max(t.start_date, spot))
         gaps.append(t.fixed_rate - build_swap(remaining, market).fairRate())
@@ -217,15 +229,19 @@ def quoted_forward(market: QlMarket, snap: MarketSnapshot, pair: str, date: dt.d
     Other pairs (no points quoted): the QuantLib forward from the two OIS curves."""
     if pair != "EURUSD":
         return market.fx_forward(pair, date)
-    pts = sorted((tenor_date(snap.asof, parse_quote_id(q).tenor), v)
-                 for q, v in snap.select("FX.EURUSD.FWD.*").items())
+    pts = sorted(
+        (tenor_date(snap.asof, parse_quote_id(q).tenor), v)
+        for q, v in snap.select("FX.EURUSD.FWD.*").items()
+    )
     t = [(d - snap.asof).days for d, _ in pts]
-    return snap["FX.EURUSD"] + float(np.interp((date - snap.asof).days, [0, *t],
-                                               [0.0, *(v for _, v in pts)]))
+    return snap["FX.EURUSD"] + float(
+        np.interp((date - snap.asof).days, [0, *t], [0.0, *(v for _, v in pts)])
+    )
 
 
-def test_fx_strikes_near_the_forward(demo: Portfolio, market: QlMarket,
-                                     demo_snapshot: MarketSnapshot) -> None:
+def test_fx_strikes_near_the_forward(
+    demo: Portfolio, market: QlMarket, demo_snapshot: MarketSnapshot
+) -> None:
     for t in of(demo, FxForward):
         fwd = quoted_forward(market, demo_snapshot, t.pair, t.delivery_date)
         assert abs(math.log(t.strike / fwd)) < 0.045, (t, fwd)  # clipped at 4% + approx.
@@ -263,7 +279,13 @@ def test_bad_trades_each_have_their_defect() -> None:
     records = demo_bad_trades()
     result = parse_portfolio(((r["trade_id"], r) for r in records), BOOKS, asof=DEMO_ASOF)
     assert sorted(t.trade_id for t in result.portfolio) == [
-        "BAD-BARRIER-BREACHED", "OK-BOND-1", "OK-EQO-1", "OK-FXF-1", "OK-IRS-1", "OK-OIS-1"]
+        "BAD-BARRIER-BREACHED",
+        "OK-BOND-1",
+        "OK-EQO-1",
+        "OK-FXF-1",
+        "OK-IRS-1",
+        "OK-OIS-1",
+    ]
     assert [(e.trade_id, e.field) for e in result.errors] == [
         ("BAD-UNKNOWN-PRODUCT", "product"),
         ("BAD-MISSING-FIELD", "fixed_rate"),

@@ -45,9 +45,18 @@ HULL_TIMES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 
 def _bond(**kw: object) -> FixedRateBond:
     terms: dict[str, object] = {
-        "trade_id": "BD1", "book": "B", "counterparty": "C", "currency": "USD",
-        "notional": 1_000_000.0, "issue_date": HULL_ASOF, "maturity_date": dt.date(2028, 12, 15),
-        "coupon": 0.10, "coupon_frequency": "6M", "day_count": "30/360", "settlement_days": 0}
+        "trade_id": "BD1",
+        "book": "B",
+        "counterparty": "C",
+        "currency": "USD",
+        "notional": 1_000_000.0,
+        "issue_date": HULL_ASOF,
+        "maturity_date": dt.date(2028, 12, 15),
+        "coupon": 0.10,
+        "coupon_frequency": "6M",
+        "day_count": "30/360",
+        "settlement_days": 0,
+    }
     terms.update(kw)
     return FixedRateBond(**terms)  # type: ignore[arg-type]
 
@@ -58,8 +67,9 @@ def _df_snapshot(zero_rates: dict[float, float]) -> MarketSnapshot:
     return flat_snapshot(asof=HULL_ASOF, extra=quotes)
 
 
-def _analytics(trade: FixedRateBond, snap: MarketSnapshot, comp: bonds.Compounding
-               ) -> dict[str, float]:
+def _analytics(
+    trade: FixedRateBond, snap: MarketSnapshot, comp: bonds.Compounding
+) -> dict[str, float]:
     with ql_session(snap.asof, snap.fixings):
         return bonds.analytics(trade, build_market(snap), comp)
 
@@ -77,8 +87,10 @@ def test_hull_dates_are_business_days() -> None:
 
 # -- Hull Table 4.6: 3-year 10% bond at 12% continuous -------------------------------------------
 
-def _closed_form(y: float, times: tuple[float, ...] = HULL_TIMES, coupon: float = 5.0,
-                 comp: str = "CONTINUOUS") -> tuple[float, float, float, float]:
+
+def _closed_form(
+    y: float, times: tuple[float, ...] = HULL_TIMES, coupon: float = 5.0, comp: str = "CONTINUOUS"
+) -> tuple[float, float, float, float]:
     """(price, Macaulay duration, modified duration, convexity) written out per Hull ch. 4.
 
     Continuous: B = sum c e^{-yt}; D = sum t c e^{-yt} / B (= modified); C = sum t^2 c e^{-yt} / B.
@@ -114,9 +126,11 @@ def test_hull_table_4_6_price_from_yield() -> None:
     assert p == pytest.approx(94.213, abs=5e-4)
     assert p == pytest.approx(_closed_form(0.12)[0], rel=1e-12)  # exact 0.5-year steps
     assert bonds.price_from_yield(t, 0.121, HULL_ASOF, "CONTINUOUS") == pytest.approx(
-        93.963, abs=5e-4)
+        93.963, abs=5e-4
+    )
     assert bonds.yield_from_price(t, 94.213, HULL_ASOF, "CONTINUOUS") == pytest.approx(
-        0.12, abs=5e-6)  # 94.213 is rounded: 5e-4 in price is ~2e-6 in yield
+        0.12, abs=5e-6
+    )  # 94.213 is rounded: 5e-4 in price is ~2e-6 in yield
 
 
 def test_hull_table_4_6_analytics_on_curve() -> None:
@@ -156,8 +170,14 @@ def test_flat_act365_curve_residual_is_the_day_count() -> None:
     2028 is a leap year), not at 0.5, 1.0, ...; the price is the same closed form at those times.
     """
     snap = flat_snapshot(asof=HULL_ASOF, rates={"USD": 0.12})
-    dates = [dt.date(2026, 6, 15), dt.date(2026, 12, 15), dt.date(2027, 6, 15),
-             dt.date(2027, 12, 15), dt.date(2028, 6, 15), dt.date(2028, 12, 15)]
+    dates = [
+        dt.date(2026, 6, 15),
+        dt.date(2026, 12, 15),
+        dt.date(2027, 6, 15),
+        dt.date(2027, 12, 15),
+        dt.date(2028, 6, 15),
+        dt.date(2028, 12, 15),
+    ]
     times = tuple((d - HULL_ASOF).days / 365.0 for d in dates)
     dirty = _analytics(_bond(), snap, "CONTINUOUS")["dirty_price"]
     assert dirty == pytest.approx(_closed_form(0.12, times)[0], rel=1e-12)
@@ -178,7 +198,8 @@ def test_hull_two_year_bond_price_yield_and_par_yield() -> None:
     assert a["dirty_price"] == pytest.approx(98.39, abs=5e-3)  # printed to 2 decimals
     assert a["yield"] == pytest.approx(0.0676, abs=5e-5)  # 6.76%
     assert bonds.yield_from_price(t, 98.39, HULL_ASOF, "CONTINUOUS") == pytest.approx(
-        0.0676, abs=5e-5)
+        0.0676, abs=5e-5
+    )
     # Par yield (semiannual): c/2 * sum(d) + 100 d_2 = 100.
     par = 2.0 * (100.0 - 100.0 * dfs[-1]) / sum(dfs) / 100.0
     assert par == pytest.approx(0.0687, abs=5e-5)  # 6.87%
@@ -191,12 +212,23 @@ def test_hull_two_year_bond_price_yield_and_par_yield() -> None:
 # -- a seasoned bond on a flat curve --------------------------------------------------------------
 
 R_FLAT = 0.04
-SEASONED = dict(issue_date=dt.date(2023, 3, 15), maturity_date=dt.date(2030, 3, 15),
-                coupon=0.045, coupon_frequency="1Y", settlement_days=2, notional=5_000_000.0)
+SEASONED = dict(
+    issue_date=dt.date(2023, 3, 15),
+    maturity_date=dt.date(2030, 3, 15),
+    coupon=0.045,
+    coupon_frequency="1Y",
+    settlement_days=2,
+    notional=5_000_000.0,
+)
 # Payments after ASOF (28 Nov 2025): 15 Mar 2026 is a Sunday -> Following: 16 Mar 2026;
 # the others are business days (asserted). 30/360 accrual of every full year is exactly 1.
-PAY_DATES = (dt.date(2026, 3, 16), dt.date(2027, 3, 15), dt.date(2028, 3, 15),
-             dt.date(2029, 3, 15), dt.date(2030, 3, 15))
+PAY_DATES = (
+    dt.date(2026, 3, 16),
+    dt.date(2027, 3, 15),
+    dt.date(2028, 3, 15),
+    dt.date(2029, 3, 15),
+    dt.date(2030, 3, 15),
+)
 SETTLE = dt.date(2025, 12, 2)  # ASOF + 2 US business days
 
 
@@ -214,8 +246,10 @@ def test_seasoned_calendar_facts() -> None:
 def _seasoned_pv(notional: float, valued_at: dt.date) -> float:
     """sum c e^{-r t} of the cashflows after ``valued_at``, discounted to ``valued_at``."""
     cfs = [0.045 * notional] * 4 + [1.045 * notional]
-    return sum(c * math.exp(-R_FLAT * (d - valued_at).days / 365.0)
-               for c, d in zip(cfs, PAY_DATES, strict=True))
+    return sum(
+        c * math.exp(-R_FLAT * (d - valued_at).days / 365.0)
+        for c, d in zip(cfs, PAY_DATES, strict=True)
+    )
 
 
 def test_seasoned_pv_closed_form_and_side() -> None:
@@ -230,8 +264,9 @@ def test_pv_is_face_over_100_times_dirty_price() -> None:
     snap = flat_snapshot(rates={"USD": R_FLAT})
     a = _analytics(_seasoned(), snap, "COMPOUNDED")
     df_settle = math.exp(-R_FLAT * (SETTLE - ASOF).days / 365.0)
-    assert _pv(_seasoned(), snap) == pytest.approx(5e6 / 100 * a["dirty_price"] * df_settle,
-                                                   rel=1e-12)
+    assert _pv(_seasoned(), snap) == pytest.approx(
+        5e6 / 100 * a["dirty_price"] * df_settle, rel=1e-12
+    )
     # The dirty price is the closed form valued at the settlement date, per 100 face.
     assert a["dirty_price"] == pytest.approx(_seasoned_pv(100.0, SETTLE), rel=1e-12)
     # Accrued: 30/360 from 15 Mar 2025 to 2 Dec 2025 = (9*30 - 13)/360 = 257/360 of 4.5.
@@ -247,8 +282,10 @@ def test_zspread_pv_on_demo_market(demo_snapshot: MarketSnapshot) -> None:
     with ql_session(demo_snapshot.asof, demo_snapshot.fixings):
         m = build_market(demo_snapshot)
         ois = m.discount("USD")
-        expected = sum(c * ois.discount(ql_date(d)) * math.exp(-s * (d - ASOF).days / 365.0)
-                       for c, d in zip(cfs, PAY_DATES, strict=True))
+        expected = sum(
+            c * ois.discount(ql_date(d)) * math.exp(-s * (d - ASOF).days / 365.0)
+            for c, d in zip(cfs, PAY_DATES, strict=True)
+        )
         pv = bonds.reference_pv(t, m).pv
         a = bonds.analytics(t, m)
         df_settle = ois.discount(ql_date(SETTLE)) * math.exp(-s * (SETTLE - ASOF).days / 365.0)
@@ -267,17 +304,21 @@ def test_price_yield_round_trip(comp: bonds.Compounding, clean: bool) -> None:
         assert bonds.yield_from_price(t, p, SETTLE, comp, clean) == pytest.approx(y, abs=1e-10)
     dirty = bonds.price_from_yield(t, 0.05, SETTLE, comp, clean=False)
     assert dirty - bonds.price_from_yield(t, 0.05, SETTLE, comp) == pytest.approx(
-        4.5 * 257 / 360, rel=1e-12)
+        4.5 * 257 / 360, rel=1e-12
+    )
     # Coupon = annual compounded yield on a coupon date -> par.
     if comp == "COMPOUNDED":
         assert bonds.price_from_yield(t, 0.045, dt.date(2027, 3, 15), comp) == pytest.approx(
-            100.0, rel=1e-12)
+            100.0, rel=1e-12
+        )
 
 
 def test_requirements() -> None:
     assert bonds.requirements(_bond()) == [("discount", "USD")]
-    assert bonds.requirements(_bond(issuer="ACME_CORP")) == [("discount", "USD"),
-                                                             ("credit", "ACME_CORP")]
+    assert bonds.requirements(_bond(issuer="ACME_CORP")) == [
+        ("discount", "USD"),
+        ("credit", "ACME_CORP"),
+    ]
 
 
 def test_price_path_missing_credit_spread(demo_snapshot: MarketSnapshot) -> None:

@@ -43,16 +43,28 @@ TARGET = ql.TARGET()
 
 def _cap(kind: str = "CAP", strike: float = 0.03, **kw: object) -> CapFloor:
     terms: dict[str, object] = {
-        "trade_id": "CF1", "book": "B", "counterparty": "C", "currency": "EUR",
-        "index": "EUR-EURIBOR-6M", "notional": N, "start_date": dt.date(2026, 6, 3),
-        "maturity_date": dt.date(2026, 12, 3), "strike": strike, "option_type": kind}
+        "trade_id": "CF1",
+        "book": "B",
+        "counterparty": "C",
+        "currency": "EUR",
+        "index": "EUR-EURIBOR-6M",
+        "notional": N,
+        "start_date": dt.date(2026, 6, 3),
+        "maturity_date": dt.date(2026, 12, 3),
+        "strike": strike,
+        "option_type": kind,
+    }
     terms.update(kw)
     return CapFloor(**terms)  # type: ignore[arg-type]
 
 
 def _snap(vol: float, shift: float | None = None) -> MarketSnapshot:
-    return flat_snapshot(rates={"EUR": R_DISC}, ibor={"EUR-EURIBOR-6M": R_PROJ},
-                         cap_vol={"EUR": vol}, vol_shift=shift)
+    return flat_snapshot(
+        rates={"EUR": R_DISC},
+        ibor={"EUR-EURIBOR-6M": R_PROJ},
+        cap_vol={"EUR": vol},
+        vol_shift=shift,
+    )
 
 
 def _value(trade: CapFloor, snap: MarketSnapshot) -> Valuation:
@@ -78,9 +90,16 @@ def _py(d: ql.Date) -> dt.date:
 
 
 def _periods(start: dt.date, end: dt.date) -> list[Period]:
-    sched = ql.Schedule(ql_date(start), ql_date(end), ql.Period(6, ql.Months), TARGET,
-                        ql.ModifiedFollowing, ql.ModifiedFollowing, ql.DateGeneration.Backward,
-                        True)
+    sched = ql.Schedule(
+        ql_date(start),
+        ql_date(end),
+        ql.Period(6, ql.Months),
+        TARGET,
+        ql.ModifiedFollowing,
+        ql.ModifiedFollowing,
+        ql.DateGeneration.Backward,
+        True,
+    )
     out = []
     for a, b in itertools.pairwise(sched):
         fixing = TARGET.advance(a, -2, ql.Days)
@@ -94,9 +113,13 @@ def _forward(p: Period, proj: Callable[[dt.date], float]) -> float:
     return (proj(p.value) / proj(p.index_end) - 1.0) / ((p.index_end - p.value).days / 360.0)
 
 
-def _swap_pv(periods: list[Period], strike: float, proj: Callable[[dt.date], float],
-             disc: Callable[[dt.date], float], fixings: dict[dt.date, float] | None = None
-             ) -> float:
+def _swap_pv(
+    periods: list[Period],
+    strike: float,
+    proj: Callable[[dt.date], float],
+    disc: Callable[[dt.date], float],
+    fixings: dict[dt.date, float] | None = None,
+) -> float:
     """Receive the index, pay ``strike``, over the caplet periods still to be paid."""
     total = 0.0
     for p in periods:
@@ -114,7 +137,11 @@ ONE = _periods(dt.date(2026, 6, 3), dt.date(2026, 12, 3))
 def test_one_period_dates() -> None:
     (p,) = ONE
     assert (p.fixing, p.value, p.index_end, p.pay) == (
-        dt.date(2026, 6, 1), dt.date(2026, 6, 3), dt.date(2026, 12, 3), dt.date(2026, 12, 3))
+        dt.date(2026, 6, 1),
+        dt.date(2026, 6, 3),
+        dt.date(2026, 12, 3),
+        dt.date(2026, 12, 3),
+    )
     assert p.tau == 183 / 360
 
 
@@ -191,9 +218,13 @@ def test_cap_minus_floor_is_swap_demo(demo_snapshot: MarketSnapshot, start: dt.d
     with ql_session(demo_snapshot.asof, demo_snapshot.fixings):
         m = build_market(demo_snapshot)
         proj, disc = m.curve("EUR-EURIBOR-6M"), m.discount("EUR")
-        swap = _swap_pv(periods, 0.021, lambda d: proj.discount(ql_date(d)),
-                        lambda d: disc.discount(ql_date(d)),
-                        dict(demo_snapshot.fixings["EUR-EURIBOR-6M"]))
+        swap = _swap_pv(
+            periods,
+            0.021,
+            lambda d: proj.discount(ql_date(d)),
+            lambda d: disc.discount(ql_date(d)),
+            dict(demo_snapshot.fixings["EUR-EURIBOR-6M"]),
+        )
         cap = capfloor.reference_pv(_cap("CAP", 0.021, **kw), m).pv
         floor = capfloor.reference_pv(_cap("FLOOR", 0.021, **kw), m).pv
     if start < ASOF:
@@ -223,8 +254,7 @@ def test_zero_vol_is_intrinsic(shift: float | None, strike: float) -> None:
     kw = {"start_date": LONG_START, "maturity_date": LONG_END}
     proj, disc = _flat_df(R_PROJ), _flat_df(R_DISC)
     cap_iv = sum(N * p.tau * max(_forward(p, proj) - strike, 0.0) * disc(p.pay) for p in periods)
-    floor_iv = sum(N * p.tau * max(strike - _forward(p, proj), 0.0) * disc(p.pay)
-                   for p in periods)
+    floor_iv = sum(N * p.tau * max(strike - _forward(p, proj), 0.0) * disc(p.pay) for p in periods)
     assert _value(_cap("CAP", strike, **kw), snap).pv == pytest.approx(cap_iv, abs=1e-6)
     assert _value(_cap("FLOOR", strike, **kw), snap).pv == pytest.approx(floor_iv, abs=1e-6)
 
@@ -245,14 +275,20 @@ def test_flat_vol_is_read_at_cap_maturity(demo_snapshot: MarketSnapshot) -> None
 
 def test_requirements() -> None:
     assert capfloor.requirements(_cap()) == [
-        ("discount", "EUR"), ("curve", "EUR-EURIBOR-6M"), ("capvol", "EUR")]
+        ("discount", "EUR"),
+        ("curve", "EUR-EURIBOR-6M"),
+        ("capvol", "EUR"),
+    ]
 
 
 def test_price_path_missing_vol() -> None:
     """A USD cap without USD cap vols fails, naming them; the EUR cap in the call is valued."""
-    snap = flat_snapshot(rates={"EUR": R_DISC, "USD": 0.04},
-                         ibor={"EUR-EURIBOR-6M": R_PROJ, "USD-TSOFR-3M": 0.041},
-                         cap_vol={"EUR": 0.0085}, fx={"EURUSD": (1.16, 0.07)})
+    snap = flat_snapshot(
+        rates={"EUR": R_DISC, "USD": 0.04},
+        ibor={"EUR-EURIBOR-6M": R_PROJ, "USD-TSOFR-3M": 0.041},
+        cap_vol={"EUR": 0.0085},
+        fx={"EURUSD": (1.16, 0.07)},
+    )
     usd = _cap(trade_id="USDCAP", currency="USD", index="USD-TSOFR-3M")
     res = price([_cap(), usd], snap, reporting_currency="EUR").by_id()
     assert res["CF1"].ok

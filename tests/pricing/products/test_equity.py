@@ -55,10 +55,12 @@ HAUG_EUROPEAN = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "strike", "spot", "q", "r", "t", "vol", "expected"),
-                         HAUG_EUROPEAN)
-def test_haug_european_values(kind: str, strike: float, spot: float, q: float, r: float,
-                              t: float, vol: float, expected: float) -> None:
+@pytest.mark.parametrize(
+    ("kind", "strike", "spot", "q", "r", "t", "vol", "expected"), HAUG_EUROPEAN
+)
+def test_haug_european_values(
+    kind: str, strike: float, spot: float, q: float, r: float, t: float, vol: float, expected: float
+) -> None:
     snap, expiry, _ = equity_case(spot, q, r, vol, t)
     pv = reference(equity, eq_option(kind, strike, expiry), snap).pv
     assert pv == pytest.approx(expected, abs=5e-5)
@@ -72,8 +74,7 @@ def test_time_rescaling_is_exact(t: float) -> None:
     assert bt.s != 1.0
     for kind, strike in (("CALL", 95.0), ("PUT", 108.0)):
         pv = reference(equity, eq_option(kind, strike, expiry), snap).pv
-        assert pv == pytest.approx(bsm(kind, 100.0, strike, 0.07, 0.03, 0.25, t)["pv"],
-                                   rel=1e-12)
+        assert pv == pytest.approx(bsm(kind, 100.0, strike, 0.07, 0.03, 0.25, t)["pv"], rel=1e-12)
 
 
 # Haug (1998) pp. 11-16 Greeks, as transcribed in QuantLib's europeanoption.cpp
@@ -94,14 +95,30 @@ HAUG_GREEKS = [
 ]
 
 
-@pytest.mark.parametrize(("greek", "kind", "strike", "spot", "q", "r", "t", "vol", "expected"),
-                         HAUG_GREEKS)
-def test_haug_greek_values(greek: str, kind: str, strike: float, spot: float, q: float,
-                           r: float, t: float, vol: float, expected: float) -> None:
+@pytest.mark.parametrize(
+    ("greek", "kind", "strike", "spot", "q", "r", "t", "vol", "expected"), HAUG_GREEKS
+)
+def test_haug_greek_values(
+    greek: str,
+    kind: str,
+    strike: float,
+    spot: float,
+    q: float,
+    r: float,
+    t: float,
+    vol: float,
+    expected: float,
+) -> None:
     snap, expiry, bt = equity_case(spot, q, r, vol, t)
     greeks = reference(equity, eq_option(kind, strike, expiry), snap).greeks
-    back = {"delta": 1.0, "gamma": 1.0, "vega": math.sqrt(bt.s), "theta": 1.0 / bt.s,
-            "rho": bt.s, "dividend_rho": bt.s}[greek]
+    back = {
+        "delta": 1.0,
+        "gamma": 1.0,
+        "vega": math.sqrt(bt.s),
+        "theta": 1.0 / bt.s,
+        "rho": bt.s,
+        "dividend_rho": bt.s,
+    }[greek]
     assert greeks[greek] * back == pytest.approx(expected, abs=5e-5)
 
 
@@ -111,9 +128,11 @@ def test_hull_non_dividend_stock_example() -> None:
     Platinum user's guide, section 13, example 2). Two decimals printed: tolerance 5e-3."""
     snap, expiry, _ = equity_case(42.0, 0.0, 0.10, 0.20, 0.5)
     assert reference(equity, eq_option("CALL", 40.0, expiry), snap).pv == pytest.approx(
-        4.76, abs=5e-3)
+        4.76, abs=5e-3
+    )
     assert reference(equity, eq_option("PUT", 40.0, expiry), snap).pv == pytest.approx(
-        0.81, abs=5e-3)
+        0.81, abs=5e-3
+    )
 
 
 def test_hull_index_option_with_dividend_yield() -> None:
@@ -131,42 +150,44 @@ def test_hull_index_option_with_dividend_yield() -> None:
 GREEK_NAMES = ("delta", "gamma", "vega", "theta", "rho", "dividend_rho")
 
 
-@pytest.mark.parametrize(("kind", "strike", "q", "days"), list(itertools.product(
-    ("CALL", "PUT"), (80.0, 100.0, 125.0), (0.0, 0.035), (30, 365, 1095))))
-def test_greeks_match_closed_form_and_scale_with_position(kind: str, strike: float, q: float,
-                                                          days: int) -> None:
+@pytest.mark.parametrize(
+    ("kind", "strike", "q", "days"),
+    list(itertools.product(("CALL", "PUT"), (80.0, 100.0, 125.0), (0.0, 0.035), (30, 365, 1095))),
+)
+def test_greeks_match_closed_form_and_scale_with_position(
+    kind: str, strike: float, q: float, days: int
+) -> None:
     spot, r, vol, quantity = 100.0, 0.045, 0.27, 250.0
     snap = flat_snapshot(rates={"USD": r}, equities={UND: (spot, q, vol)})
     expiry = ASOF + dt.timedelta(days=days)
     exact = bsm(kind, spot, strike, r, q, vol, days / 365)
     long_ = reference(equity, eq_option(kind, strike, expiry, quantity=quantity), snap)
-    short = reference(equity, eq_option(kind, strike, expiry, quantity=quantity, side="SELL"),
-                      snap)
+    short = reference(equity, eq_option(kind, strike, expiry, quantity=quantity, side="SELL"), snap)
     # QuantLib and scipy evaluate the same closed forms in double precision; both normal CDFs
     # are accurate to ~1e-15, so 1e-9 relative (plus 1e-9 of the position) is generous.
     assert long_.pv == pytest.approx(quantity * exact["pv"], rel=1e-9, abs=1e-9 * quantity)
     assert short.pv == pytest.approx(-long_.pv, rel=1e-15)
     assert set(long_.greeks) == set(GREEK_NAMES)
     for g in GREEK_NAMES:
-        assert long_.greeks[g] == pytest.approx(quantity * exact[g], rel=1e-9,
-                                                abs=1e-9 * quantity), g
+        assert long_.greeks[g] == pytest.approx(
+            quantity * exact[g], rel=1e-9, abs=1e-9 * quantity
+        ), g
         assert short.greeks[g] == pytest.approx(-long_.greeks[g], rel=1e-15), g
 
 
 # -- put-call parity -------------------------------------------------------------------------
 
-def _parity_gap(snap: MarketSnapshot, und: str, strike: float, expiry: dt.date,
-                quantity: float) -> tuple[float, float]:
+
+def _parity_gap(
+    snap: MarketSnapshot, und: str, strike: float, expiry: dt.date, quantity: float
+) -> tuple[float, float]:
     """(C - P, quantity * (S exp(-qT) - K DF(T))) for one strike and expiry."""
-    call = reference(equity, eq_option("CALL", strike, expiry, quantity=quantity, und=und),
-                     snap).pv
-    put = reference(equity, eq_option("PUT", strike, expiry, quantity=quantity, und=und),
-                    snap).pv
+    call = reference(equity, eq_option("CALL", strike, expiry, quantity=quantity, und=und), snap).pv
+    put = reference(equity, eq_option("PUT", strike, expiry, quantity=quantity, und=und), snap).pv
     t = (expiry - snap.asof).days / 365
     spot, q = snap[f"EQ.{und}.SPOT"], snap.get(f"EQ.{und}.DIV", 0.0) or 0.0
     with ql_session(snap.asof, snap.fixings):
-        df = build_market(snap).discount(underlyings()[und].currency).discount(
-            qa.ql_date(expiry))
+        df = build_market(snap).discount(underlyings()[und].currency).discount(qa.ql_date(expiry))
     return call - put, quantity * (spot * math.exp(-q * t) - strike * df)
 
 
@@ -177,14 +198,18 @@ def test_put_call_parity_flat_market(strike: float, days: int) -> None:
     assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-9)
 
 
-@pytest.mark.parametrize(("und", "moneyness", "expiry"), [
-    ("SPX", 0.9, dt.date(2026, 3, 20)),
-    ("SPX", 1.1, dt.date(2027, 12, 17)),
-    ("SX5E", 1.0, dt.date(2026, 6, 19)),
-    ("AAPL", 0.75, dt.date(2026, 1, 16)),
-])
-def test_put_call_parity_demo_market(demo_snapshot: MarketSnapshot, und: str,
-                                     moneyness: float, expiry: dt.date) -> None:
+@pytest.mark.parametrize(
+    ("und", "moneyness", "expiry"),
+    [
+        ("SPX", 0.9, dt.date(2026, 3, 20)),
+        ("SPX", 1.1, dt.date(2027, 12, 17)),
+        ("SX5E", 1.0, dt.date(2026, 6, 19)),
+        ("AAPL", 0.75, dt.date(2026, 1, 16)),
+    ],
+)
+def test_put_call_parity_demo_market(
+    demo_snapshot: MarketSnapshot, und: str, moneyness: float, expiry: dt.date
+) -> None:
     """Parity holds on the demo market too (bootstrapped OIS curve, skewed vol surface: the
     call and the put read the same vol at the same strike, so the vol drops out)."""
     strike = round(moneyness * demo_snapshot[f"EQ.{und}.SPOT"])
@@ -203,8 +228,7 @@ def test_demo_market_uses_the_vol_at_the_strike(demo_snapshot: MarketSnapshot) -
         t = (expiry - demo_snapshot.asof).days / 365
         r = -math.log(m.discount("USD").discount(qa.ql_date(expiry))) / t
         vol = m.equity_vol("SPX").blackVol(qa.ql_date(expiry), strike)
-    exact = bsm("PUT", demo_snapshot["EQ.SPX.SPOT"], strike, r, demo_snapshot["EQ.SPX.DIV"],
-                vol, t)
+    exact = bsm("PUT", demo_snapshot["EQ.SPX.SPOT"], strike, r, demo_snapshot["EQ.SPX.DIV"], vol, t)
     pv = reference(equity, eq_option("PUT", strike, expiry, und="SPX", quantity=5), demo_snapshot)
     assert vol != pytest.approx(demo_snapshot["VOL.EQ.SPX.6M.100"], abs=1e-3)  # skew matters
     assert pv.pv == pytest.approx(5 * exact["pv"], rel=1e-9)
@@ -212,11 +236,13 @@ def test_demo_market_uses_the_vol_at_the_strike(demo_snapshot: MarketSnapshot) -
 
 # -- through the pricer ----------------------------------------------------------------------
 
+
 def test_price_batch_with_missing_vol() -> None:
     """One trade's underlying has a spot but no vol: that trade alone fails, naming the
     missing quotes; the others are valued, and match closed-form BSM."""
-    snap = flat_snapshot(rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17)},
-                         extra={"EQ.AAPL.SPOT": 278.0})
+    snap = flat_snapshot(
+        rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17)}, extra={"EQ.AAPL.SPOT": 278.0}
+    )
     expiry = ASOF + dt.timedelta(days=365)
     trades = [
         eq_option("CALL", 7000.0, expiry, und="SPX", quantity=2, trade_id="SPX-C"),
@@ -231,12 +257,15 @@ def test_price_batch_with_missing_vol() -> None:
     assert res["SPX-C"].ok
     assert res["SPX-P"].ok
     assert res["SPX-C"].pv == pytest.approx(
-        2 * bsm("CALL", 6800.0, 7000.0, 0.04, 0.013, 0.17, 1.0)["pv"], rel=1e-9)
+        2 * bsm("CALL", 6800.0, 7000.0, 0.04, 0.013, 0.17, 1.0)["pv"], rel=1e-9
+    )
     assert res["SPX-P"].pv == pytest.approx(
-        -bsm("PUT", 6800.0, 6500.0, 0.04, 0.013, 0.17, 1.0)["pv"], rel=1e-9)
+        -bsm("PUT", 6800.0, 6500.0, 0.04, 0.013, 0.17, 1.0)["pv"], rel=1e-9
+    )
     assert res["SPX-C"].currency == "USD"
     assert res["SPX-C"].greeks["delta"] == pytest.approx(
-        2 * bsm("CALL", 6800.0, 7000.0, 0.04, 0.013, 0.17, 1.0)["delta"], rel=1e-9)
+        2 * bsm("CALL", 6800.0, 7000.0, 0.04, 0.013, 0.17, 1.0)["delta"], rel=1e-9
+    )
 
 
 def test_price_reports_eur_underlying_in_eur(demo_snapshot: MarketSnapshot) -> None:
@@ -251,5 +280,4 @@ def test_price_reports_eur_underlying_in_eur(demo_snapshot: MarketSnapshot) -> N
 
 def test_requirements() -> None:
     trade = eq_option("CALL", 200.0, ASOF + dt.timedelta(days=30), und="SAP")
-    assert equity.requirements(trade) == [("equity", "SAP"), ("discount", "EUR"),
-                                          ("eqvol", "SAP")]
+    assert equity.requirements(trade) == [("equity", "SAP"), ("discount", "EUR"), ("eqvol", "SAP")]

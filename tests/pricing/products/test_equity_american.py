@@ -58,17 +58,19 @@ HAUG_BAW = [
 
 
 @pytest.mark.parametrize(("kind", "strike", "spot", "q", "r", "t", "vol", "expected"), HAUG_BAW)
-def test_haug_barone_adesi_whaley_values(kind: str, strike: float, spot: float, q: float,
-                                         r: float, t: float, vol: float, expected: float) -> None:
+def test_haug_barone_adesi_whaley_values(
+    kind: str, strike: float, spot: float, q: float, r: float, t: float, vol: float, expected: float
+) -> None:
     snap, expiry, _ = equity_case(spot, q, r, vol, t)
     pv = reference(equity, eq_american(kind, strike, expiry), snap).pv
     assert pv == pytest.approx(expected, abs=3e-3)
 
 
-@pytest.mark.parametrize(("strike", "days", "vol"), list(itertools.product(
-    (80.0, 100.0, 120.0), (91, 365, 1095), (0.15, 0.40))))
-def test_american_call_without_dividends_is_european(strike: float, days: int,
-                                                     vol: float) -> None:
+@pytest.mark.parametrize(
+    ("strike", "days", "vol"),
+    list(itertools.product((80.0, 100.0, 120.0), (91, 365, 1095), (0.15, 0.40))),
+)
+def test_american_call_without_dividends_is_european(strike: float, days: int, vol: float) -> None:
     """Early exercise of a call on a non-dividend-paying stock is never optimal (Merton 1973;
     Hull ch. 11), so both engines must give the European value: BAW exactly (it returns the
     Black-Scholes value when q = 0), FD up to its grid error."""
@@ -86,14 +88,20 @@ def test_american_call_without_dividends_is_european(strike: float, days: int,
 
 
 CASES = [  # (kind, r, q): puts with and without dividends, calls with q > r and q < r
-    ("PUT", 0.05, 0.00), ("PUT", 0.08, 0.04), ("CALL", 0.02, 0.06), ("CALL", 0.05, 0.08)]
-GRID = list(itertools.product(CASES, (80.0, 90.0, 100.0, 110.0, 120.0), (91, 182, 365),
-                              (0.15, 0.30)))
+    ("PUT", 0.05, 0.00),
+    ("PUT", 0.08, 0.04),
+    ("CALL", 0.02, 0.06),
+    ("CALL", 0.05, 0.08),
+]
+GRID = list(
+    itertools.product(CASES, (80.0, 90.0, 100.0, 110.0, 120.0), (91, 182, 365), (0.15, 0.30))
+)
 
 
 @pytest.mark.parametrize(("case", "spot", "days", "vol"), GRID)
-def test_baw_agrees_with_finite_differences(case: tuple[str, float, float], spot: float,
-                                            days: int, vol: float) -> None:
+def test_baw_agrees_with_finite_differences(
+    case: tuple[str, float, float], spot: float, days: int, vol: float
+) -> None:
     """BAW vs FD within 0.15 per 100 of strike, for maturities up to a year.
 
     BAW drops the time derivative of the early-exercise premium, so it is an approximation
@@ -116,13 +124,13 @@ def test_baw_agrees_with_finite_differences(case: tuple[str, float, float], spot
 
 @pytest.mark.parametrize("engine", ["BAW", "FD"])
 @pytest.mark.parametrize(("case", "spot", "days", "vol"), GRID[::3])
-def test_american_at_least_european_and_intrinsic(engine: str, case: tuple[str, float, float],
-                                                  spot: float, days: int, vol: float) -> None:
+def test_american_at_least_european_and_intrinsic(
+    engine: str, case: tuple[str, float, float], spot: float, days: int, vol: float
+) -> None:
     kind, r, q = case
     snap = flat_snapshot(rates={"USD": r}, equities={UND: (spot, q, vol)})
     expiry = ASOF + dt.timedelta(days=days)
-    american = reference(equity, eq_american(kind, 100.0, expiry), snap,
-                         american_engine=engine).pv
+    american = reference(equity, eq_american(kind, 100.0, expiry), snap, american_engine=engine).pv
     european = bsm(kind, spot, 100.0, r, q, vol, days / 365)["pv"]
     intrinsic = max(spot - 100.0, 0.0) if kind == "CALL" else max(100.0 - spot, 0.0)
     slack = 0.0 if engine == "BAW" else FD_TOL  # BAW = European + a non-negative premium
@@ -137,8 +145,7 @@ def test_early_exercise_premium_is_material(engine: str) -> None:
     snap = flat_snapshot(rates={"USD": 0.05}, equities={UND: (80.0, 0.0, 0.30)})
     expiry = ASOF + dt.timedelta(days=365)
     european = bsm("PUT", 80.0, 100.0, 0.05, 0.0, 0.30, 1.0)["pv"]
-    american = reference(equity, eq_american("PUT", 100.0, expiry), snap,
-                         american_engine=engine).pv
+    american = reference(equity, eq_american("PUT", 100.0, expiry), snap, american_engine=engine).pv
     assert european < 20.0
     assert american - european > 1.0
 
@@ -162,8 +169,12 @@ def test_engine_selection() -> None:
 def test_position_scaling_fd_greeks() -> None:
     snap, expiry, _ = equity_case(95.0, 0.02, 0.06, 0.25, 1.0)
     unit = reference(equity, eq_american("PUT", 100.0, expiry), snap, american_engine="FD")
-    short = reference(equity, eq_american("PUT", 100.0, expiry, quantity=40.0, side="SELL"),
-                      snap, american_engine="FD")
+    short = reference(
+        equity,
+        eq_american("PUT", 100.0, expiry, quantity=40.0, side="SELL"),
+        snap,
+        american_engine="FD",
+    )
     assert short.pv == pytest.approx(-40.0 * unit.pv, rel=1e-14)
     for g in ("delta", "gamma", "theta"):
         assert short.greeks[g] == pytest.approx(-40.0 * unit.greeks[g], rel=1e-14)
@@ -172,18 +183,22 @@ def test_position_scaling_fd_greeks() -> None:
 def test_price_batch_with_missing_curve(demo_snapshot: MarketSnapshot) -> None:
     """American options through price(): a SAP (EUR) option on a USD-only market fails naming
     the missing EUR curve; the SPX option is valued with BAW."""
-    snap = flat_snapshot(rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17),
-                                                        "SAP": (210.0, 0.012, 0.26)})
+    snap = flat_snapshot(
+        rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17), "SAP": (210.0, 0.012, 0.26)}
+    )
     expiry = ASOF + dt.timedelta(days=365)
-    trades = [eq_american("PUT", 7000.0, expiry, und="SPX", quantity=3, trade_id="SPX-A"),
-              eq_american("PUT", 200.0, expiry, und="SAP", trade_id="SAP-A")]
+    trades = [
+        eq_american("PUT", 7000.0, expiry, und="SPX", quantity=3, trade_id="SPX-A"),
+        eq_american("PUT", 200.0, expiry, und="SAP", trade_id="SAP-A"),
+    ]
     res = price(trades, snap).by_id()
     assert res["SAP-A"].error is not None
     assert res["SAP-A"].error.field == "market"
     assert "EUR" in res["SAP-A"].error.reason
     assert res["SPX-A"].ok
     assert res["SPX-A"].pv == pytest.approx(
-        3 * reference(equity, eq_american("PUT", 7000.0, expiry, und="SPX"), snap).pv, rel=1e-14)
+        3 * reference(equity, eq_american("PUT", 7000.0, expiry, und="SPX"), snap).pv, rel=1e-14
+    )
     european = bsm("PUT", 6800.0, 7000.0, 0.04, 0.013, 0.17, 1.0)["pv"]
     assert res["SPX-A"].pv > 3 * european
     # and on the demo market (skewed surface, bootstrapped curve), American >= European

@@ -56,10 +56,18 @@ HAUG_BARRIER = [
 ]
 
 
-@pytest.mark.parametrize(("barrier_type", "barrier", "kind", "strike", "vol", "expected", "tol"),
-                         HAUG_BARRIER)
-def test_haug_barrier_values(barrier_type: str, barrier: float, kind: str, strike: float,
-                             vol: float, expected: float, tol: float) -> None:
+@pytest.mark.parametrize(
+    ("barrier_type", "barrier", "kind", "strike", "vol", "expected", "tol"), HAUG_BARRIER
+)
+def test_haug_barrier_values(
+    barrier_type: str,
+    barrier: float,
+    kind: str,
+    strike: float,
+    vol: float,
+    expected: float,
+    tol: float,
+) -> None:
     snap, expiry, _ = equity_case(100.0, 0.04, 0.08, vol, 0.5)
     trade = eq_barrier(kind, strike, expiry, barrier_type, barrier, rebate=3.0)
     assert reference(equity, trade, snap).pv == pytest.approx(expected, abs=tol)
@@ -69,23 +77,32 @@ def test_haug_barrier_values(barrier_type: str, barrier: float, kind: str, strik
     assert fd == pytest.approx(expected, abs=5e-3)
 
 
-@pytest.mark.parametrize(("barrier_type", "kind", "strike", "rebate", "days"), list(
-    itertools.product(("DOWN_IN", "DOWN_OUT", "UP_IN", "UP_OUT"), ("CALL", "PUT"),
-                      (80.0, 100.0, 125.0), (0.0, 2.5), (45, 400))))
-def test_analytic_engine_matches_reiner_rubinstein(barrier_type: str, kind: str, strike: float,
-                                                   rebate: float, days: int) -> None:
+@pytest.mark.parametrize(
+    ("barrier_type", "kind", "strike", "rebate", "days"),
+    list(
+        itertools.product(
+            ("DOWN_IN", "DOWN_OUT", "UP_IN", "UP_OUT"),
+            ("CALL", "PUT"),
+            (80.0, 100.0, 125.0),
+            (0.0, 2.5),
+            (45, 400),
+        )
+    ),
+)
+def test_analytic_engine_matches_reiner_rubinstein(
+    barrier_type: str, kind: str, strike: float, rebate: float, days: int
+) -> None:
     """AnalyticBarrierEngine against Haug's A-F formulas written independently in
     textbook.barrier_rr, strikes on both sides of the barrier, with and without rebate. Both
     evaluate the same closed form in double precision: 1e-9 relative (+1e-10) is generous."""
     spot, r, q, vol = 100.0, 0.035, 0.015, 0.32
     barrier = 90.0 if barrier_type.startswith("DOWN") else 112.0
     snap = flat_snapshot(rates={"USD": r}, equities={UND: (spot, q, vol)})
-    trade = eq_barrier(kind, strike, ASOF + dt.timedelta(days=days), barrier_type, barrier,
-                       rebate, quantity=7.0)
-    expected = barrier_rr(kind, barrier_type, spot, strike, barrier, rebate, r, q, vol,
-                          days / 365)
-    assert reference(equity, trade, snap).pv == pytest.approx(7.0 * expected, rel=1e-9,
-                                                               abs=1e-10)
+    trade = eq_barrier(
+        kind, strike, ASOF + dt.timedelta(days=days), barrier_type, barrier, rebate, quantity=7.0
+    )
+    expected = barrier_rr(kind, barrier_type, spot, strike, barrier, rebate, r, q, vol, days / 365)
+    assert reference(equity, trade, snap).pv == pytest.approx(7.0 * expected, rel=1e-9, abs=1e-10)
 
 
 @pytest.mark.parametrize("barrier_type", ["DOWN_OUT", "UP_IN"])
@@ -96,8 +113,10 @@ def test_time_rescaling_is_exact_for_barriers(barrier_type: str) -> None:
     assert bt.s != 1.0
     barrier = 95.0 if barrier_type == "DOWN_OUT" else 105.0
     pv = reference(equity, eq_barrier("CALL", 100.0, expiry, barrier_type, barrier, 3.0), snap).pv
-    assert pv == pytest.approx(barrier_rr("CALL", barrier_type, 100.0, 100.0, barrier, 3.0, 0.08,
-                                          0.04, 0.25, 0.5), rel=1e-12)
+    assert pv == pytest.approx(
+        barrier_rr("CALL", barrier_type, 100.0, 100.0, barrier, 3.0, 0.08, 0.04, 0.25, 0.5),
+        rel=1e-12,
+    )
 
 
 # M. El Babsiri and G. Noel, "Simulating Path-Dependent Options: A New Approach", Journal of
@@ -116,8 +135,9 @@ BABSIRI = [
 
 
 @pytest.mark.parametrize(("barrier_type", "barrier", "vol", "expected"), BABSIRI)
-def test_el_babsiri_noel_values(barrier_type: str, barrier: float, vol: float,
-                                expected: float) -> None:
+def test_el_babsiri_noel_values(
+    barrier_type: str, barrier: float, vol: float, expected: float
+) -> None:
     snap, expiry, bt = equity_case(100.0, 0.02, 0.05, vol, 1.0)
     assert bt.s == 1.0
     trade = eq_barrier("CALL", 100.0, expiry, barrier_type, barrier)
@@ -134,26 +154,38 @@ def test_beaglehole_dybvig_zhou_value() -> None:
     assert reference(equity, trade, snap).pv == pytest.approx(5.477, abs=5e-4)
 
 
-@pytest.mark.parametrize(("kind", "direction", "strike", "days"), list(itertools.product(
-    ("CALL", "PUT"), ("DOWN", "UP"), (90.0, 100.0, 115.0), (60, 365))))
+@pytest.mark.parametrize(
+    ("kind", "direction", "strike", "days"),
+    list(itertools.product(("CALL", "PUT"), ("DOWN", "UP"), (90.0, 100.0, 115.0), (60, 365))),
+)
 @pytest.mark.parametrize("engine", ["ANALYTIC", "FD"])
-def test_in_plus_out_is_vanilla(engine: str, kind: str, direction: str, strike: float,
-                                days: int) -> None:
+def test_in_plus_out_is_vanilla(
+    engine: str, kind: str, direction: str, strike: float, days: int
+) -> None:
     """Without rebate, knock-in + knock-out = vanilla: exactly for the analytic engine (up to
     rounding), within FD_TOL-sized grid error for FD (both legs on the same grid)."""
     spot, r, q, vol = 100.0, 0.03, 0.01, 0.28
     barrier = 85.0 if direction == "DOWN" else 120.0
     snap = flat_snapshot(rates={"USD": r}, equities={UND: (spot, q, vol)})
     expiry = ASOF + dt.timedelta(days=days)
-    knock_in = reference(equity, eq_barrier(kind, strike, expiry, f"{direction}_IN", barrier),
-                         snap, barrier_engine=engine).pv
-    knock_out = reference(equity, eq_barrier(kind, strike, expiry, f"{direction}_OUT", barrier),
-                          snap, barrier_engine=engine).pv
+    knock_in = reference(
+        equity,
+        eq_barrier(kind, strike, expiry, f"{direction}_IN", barrier),
+        snap,
+        barrier_engine=engine,
+    ).pv
+    knock_out = reference(
+        equity,
+        eq_barrier(kind, strike, expiry, f"{direction}_OUT", barrier),
+        snap,
+        barrier_engine=engine,
+    ).pv
     vanilla = bsm(kind, spot, strike, r, q, vol, days / 365)["pv"]
     assert knock_in >= 0.0
     assert knock_out >= 0.0
-    assert knock_in + knock_out == pytest.approx(vanilla, abs=1e-10 if engine == "ANALYTIC"
-                                                 else 1e-2)
+    assert knock_in + knock_out == pytest.approx(
+        vanilla, abs=1e-10 if engine == "ANALYTIC" else 1e-2
+    )
 
 
 def test_fd_converges_to_analytic() -> None:
@@ -182,7 +214,8 @@ def test_rebate_timing() -> None:
     far_in = eq_barrier("CALL", 100.0, expiry, "DOWN_IN", 10.0, rebate=4.0)
     no_rebate = eq_barrier("CALL", 100.0, expiry, "DOWN_IN", 10.0)
     assert reference(equity, far_in, snap).pv - reference(equity, no_rebate, snap).pv == (
-        pytest.approx(4.0 * math.exp(-r * days / 365), rel=1e-9))
+        pytest.approx(4.0 * math.exp(-r * days / 365), rel=1e-9)
+    )
 
 
 def test_barrier_on_the_spot_is_valued() -> None:
@@ -194,16 +227,26 @@ def test_barrier_on_the_spot_is_valued() -> None:
     assert pv == pytest.approx(vanilla, rel=1e-9)
 
 
-@pytest.mark.parametrize(("barrier_type", "barrier", "knocked"), [
-    ("DOWN_OUT", 110.0, "knock-out"), ("DOWN_IN", 110.0, "knock-in"),
-    ("UP_OUT", 90.0, "knock-out"), ("UP_IN", 90.0, "knock-in")])
+@pytest.mark.parametrize(
+    ("barrier_type", "barrier", "knocked"),
+    [
+        ("DOWN_OUT", 110.0, "knock-out"),
+        ("DOWN_IN", 110.0, "knock-in"),
+        ("UP_OUT", 90.0, "knock-out"),
+        ("UP_IN", 90.0, "knock-in"),
+    ],
+)
 @pytest.mark.parametrize("engine", ["ANALYTIC", "FD"])
-def test_breached_barrier_is_a_clear_error(engine: str, barrier_type: str, barrier: float,
-                                           knocked: str) -> None:
+def test_breached_barrier_is_a_clear_error(
+    engine: str, barrier_type: str, barrier: float, knocked: str
+) -> None:
     snap = flat_snapshot(rates={"USD": 0.04}, equities={UND: (100.0, 0.0, 0.2)})
     trade = eq_barrier("CALL", 100.0, ASOF + dt.timedelta(days=90), barrier_type, barrier)
-    with pytest.raises(ValueError, match=rf"barrier {barrier:g} already breached by spot 100 "
-                                         rf"of {UND} \(a {knocked}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"barrier {barrier:g} already breached by spot 100 "
+        rf"of {UND} \(a {knocked}",
+    ):
         reference(equity, trade, snap, barrier_engine=engine)
 
 
@@ -217,11 +260,22 @@ def test_unknown_barrier_engine() -> None:
 def test_price_batch_barriers() -> None:
     """Through price(): a breached barrier and a missing vol each fail with a record naming
     the cause; the live barrier is valued, scaled by quantity and side."""
-    snap = flat_snapshot(rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17)},
-                         extra={"EQ.AAPL.SPOT": 278.0})
+    snap = flat_snapshot(
+        rates={"USD": 0.04}, equities={"SPX": (6800.0, 0.013, 0.17)}, extra={"EQ.AAPL.SPOT": 278.0}
+    )
     expiry = ASOF + dt.timedelta(days=182)
-    live = eq_barrier("CALL", 6800.0, expiry, "UP_OUT", 7500.0, rebate=10.0, und="SPX",
-                      quantity=5, side="SELL", trade_id="LIVE")
+    live = eq_barrier(
+        "CALL",
+        6800.0,
+        expiry,
+        "UP_OUT",
+        7500.0,
+        rebate=10.0,
+        und="SPX",
+        quantity=5,
+        side="SELL",
+        trade_id="LIVE",
+    )
     trades = [
         live,
         eq_barrier("PUT", 7000.0, expiry, "UP_OUT", 6500.0, und="SPX", trade_id="BREACHED"),
@@ -240,4 +294,3 @@ def test_price_batch_barriers() -> None:
     unit = dataclasses.replace(live, quantity=1.0, side="BUY")
     assert res["LIVE"].pv == pytest.approx(-5.0 * reference(equity, unit, snap).pv, rel=1e-14)
     assert res["LIVE"].pv < 0.0
-

@@ -35,9 +35,17 @@ START, END = dt.date(2026, 6, 3), dt.date(2026, 12, 3)
 
 def _trade(rate: float, leg: str = "PAY", **kw: object) -> ForwardRateAgreement:
     terms: dict[str, object] = {
-        "trade_id": "FRA1", "book": "B", "counterparty": "C", "currency": "EUR",
-        "index": "EUR-EURIBOR-6M", "notional": NOTIONAL, "start_date": START, "end_date": END,
-        "fixed_rate": rate, "fixed_leg": leg}
+        "trade_id": "FRA1",
+        "book": "B",
+        "counterparty": "C",
+        "currency": "EUR",
+        "index": "EUR-EURIBOR-6M",
+        "notional": NOTIONAL,
+        "start_date": START,
+        "end_date": END,
+        "fixed_rate": rate,
+        "fixed_leg": leg,
+    }
     terms.update(kw)
     return ForwardRateAgreement(**terms)  # type: ignore[arg-type]
 
@@ -76,8 +84,9 @@ def test_dates_are_business_days() -> None:
 
 @pytest.mark.parametrize("rate", [0.01, 0.025, 0.0305, 0.04])
 @pytest.mark.parametrize(("leg", "sign"), [("PAY", 1.0), ("RECEIVE", -1.0)])
-def test_pv_matches_settled_at_start_formula(snap: MarketSnapshot, rate: float, leg: str,
-                                             sign: float) -> None:
+def test_pv_matches_settled_at_start_formula(
+    snap: MarketSnapshot, rate: float, leg: str, sign: float
+) -> None:
     pv = _pv(_trade(rate, leg), snap)
     expected = _formula_pv(rate, sign)
     # Both sides are closed forms in double precision: agreement to 1e-12 of notional.
@@ -95,8 +104,9 @@ def test_fair_rate_has_zero_pv(snap: MarketSnapshot) -> None:
 
 def test_pay_is_minus_receive(snap: MarketSnapshot) -> None:
     for rate in (0.0, 0.02, 0.05):
-        assert _pv(_trade(rate, "PAY"), snap) == pytest.approx(-_pv(_trade(rate, "RECEIVE"), snap),
-                                                               rel=1e-14, abs=1e-9)
+        assert _pv(_trade(rate, "PAY"), snap) == pytest.approx(
+            -_pv(_trade(rate, "RECEIVE"), snap), rel=1e-14, abs=1e-9
+        )
 
 
 def test_demo_market_fair_rate_and_symmetry(demo_snapshot: MarketSnapshot) -> None:
@@ -121,8 +131,12 @@ def test_requirements() -> None:
 def test_price_path_and_missing_curve(snap: MarketSnapshot) -> None:
     """Through ``price()``: a FRA on an index without a curve fails alone, naming the curve."""
     good = _trade(0.025)
-    usd = dataclasses.replace(_trade(0.035, trade_id="FRA2"), currency="USD",
-                              index="USD-TSOFR-3M", end_date=dt.date(2026, 9, 3))
+    usd = dataclasses.replace(
+        _trade(0.035, trade_id="FRA2"),
+        currency="USD",
+        index="USD-TSOFR-3M",
+        end_date=dt.date(2026, 9, 3),
+    )
     with_usd = MarketSnapshot(snap.asof, {**snap.quotes, "IR.USD.SOFR.FLAT": 0.04})
     res = price([good, usd], with_usd, reporting_currency="EUR").by_id()
     assert res["FRA1"].ok

@@ -27,42 +27,69 @@ from tests.factories import ASOF, flat_snapshot
 from tests.pricing.products.textbook import bsm, fx_case, fx_option, reference
 
 
-def forward(pair: str, strike: float, delivery: dt.date, *, notional: float = 1e6,
-            side: str = "BUY", trade_id: str = "FXF-1") -> FxForward:
-    fields: dict[str, Any] = {"trade_id": trade_id, "book": "FX-BOOK", "counterparty": "CPTY",
-                              "pair": pair, "notional": notional, "strike": strike,
-                              "delivery_date": delivery, "side": side}
+def forward(
+    pair: str,
+    strike: float,
+    delivery: dt.date,
+    *,
+    notional: float = 1e6,
+    side: str = "BUY",
+    trade_id: str = "FXF-1",
+) -> FxForward:
+    fields: dict[str, Any] = {
+        "trade_id": trade_id,
+        "book": "FX-BOOK",
+        "counterparty": "CPTY",
+        "pair": pair,
+        "notional": notional,
+        "strike": strike,
+        "delivery_date": delivery,
+        "side": side,
+    }
     return FxForward(**fields)
 
 
 def test_requirements() -> None:
     expiry = ASOF + dt.timedelta(days=90)
-    assert fx.requirements(forward("GBPUSD", 1.3, expiry)) == [("fx", "GBPUSD"),
-                                                              ("fxcurves", "GBPUSD")]
+    assert fx.requirements(forward("GBPUSD", 1.3, expiry)) == [
+        ("fx", "GBPUSD"),
+        ("fxcurves", "GBPUSD"),
+    ]
     assert fx.requirements(fx_option("USDJPY", "PUT", 150.0, expiry)) == [
-        ("fx", "USDJPY"), ("fxcurves", "USDJPY"), ("fxvol", "USDJPY")]
+        ("fx", "USDJPY"),
+        ("fxcurves", "USDJPY"),
+        ("fxvol", "USDJPY"),
+    ]
 
 
 # -- forwards --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("pair", "spot", "r_base", "r_quote", "strike"), [
-    ("EURUSD", 1.16, 0.02, 0.04, 1.15),
-    ("EURUSD", 1.16, 0.02, 0.04, 1.20),
-    ("USDJPY", 156.2, 0.04, 0.005, 150.0),
-    ("GBPUSD", 1.322, 0.038, 0.036, 1.33),
-])
+
+@pytest.mark.parametrize(
+    ("pair", "spot", "r_base", "r_quote", "strike"),
+    [
+        ("EURUSD", 1.16, 0.02, 0.04, 1.15),
+        ("EURUSD", 1.16, 0.02, 0.04, 1.20),
+        ("USDJPY", 156.2, 0.04, 0.005, 150.0),
+        ("GBPUSD", 1.322, 0.038, 0.036, 1.33),
+    ],
+)
 @pytest.mark.parametrize("side", ["BUY", "SELL"])
 @pytest.mark.parametrize("days", [7, 365, 1827])
-def test_forward_pv_formula(pair: str, spot: float, r_base: float, r_quote: float,
-                            strike: float, side: str, days: int) -> None:
+def test_forward_pv_formula(
+    pair: str, spot: float, r_base: float, r_quote: float, strike: float, side: str, days: int
+) -> None:
     """PV (quote ccy) = side * N * (S exp((r_q - r_b) T) - K) * exp(-r_q T) on flat curves."""
     notional = 2.5e6
     snap = flat_snapshot(rates={pair[:3]: r_base, pair[3:]: r_quote}, fx={pair: (spot, 0.1)})
     t = days / 365
     fwd = spot * np.exp((r_quote - r_base) * t)
     expected = (1 if side == "BUY" else -1) * notional * (fwd - strike) * np.exp(-r_quote * t)
-    val = reference(fx, forward(pair, strike, ASOF + dt.timedelta(days=days),
-                                notional=notional, side=side), snap)
+    val = reference(
+        fx,
+        forward(pair, strike, ASOF + dt.timedelta(days=days), notional=notional, side=side),
+        snap,
+    )
     # Discount factors enter through QuantLib's ACT/365F flat curves: 1e-12 relative is the
     # floating-point floor, plus 1e-8 absolute for a PV that is a difference of large legs.
     assert val.pv == pytest.approx(expected, rel=1e-12, abs=1e-8)
@@ -79,8 +106,9 @@ def test_forward_at_the_fair_rate_is_worth_zero_flat() -> None:
 
 
 @pytest.mark.parametrize("tenor", ["1M", "6M", "1Y", "5Y"])
-def test_forward_at_the_quoted_outright_is_worth_zero_demo(demo_snapshot: MarketSnapshot,
-                                                           tenor: str) -> None:
+def test_forward_at_the_quoted_outright_is_worth_zero_demo(
+    demo_snapshot: MarketSnapshot, tenor: str
+) -> None:
     """On the demo market EURUSD forward points are quoted: a forward struck at the quoted
     outright (spot + points) for the pillar date is worth zero, and a forward struck 10 pips
     lower is worth N * 0.0010 * DF_USD(T) to the buyer (DF from the USD OIS curve)."""
@@ -89,8 +117,9 @@ def test_forward_at_the_quoted_outright_is_worth_zero_demo(demo_snapshot: Market
     notional = 5e7
     at = reference(fx, forward("EURUSD", outright, delivery, notional=notional), demo_snapshot)
     assert at.pv == pytest.approx(0.0, abs=1e-6 * notional * 1e-6)
-    below = reference(fx, forward("EURUSD", outright - 0.0010, delivery, notional=notional),
-                      demo_snapshot)
+    below = reference(
+        fx, forward("EURUSD", outright - 0.0010, delivery, notional=notional), demo_snapshot
+    )
     with ql_session(demo_snapshot.asof, demo_snapshot.fixings):
         df_usd = build_market(demo_snapshot).discount("USD").discount(qa.ql_date(delivery))
     assert below.pv == pytest.approx(notional * 0.0010 * df_usd, rel=1e-9)
@@ -105,13 +134,15 @@ def test_forward_between_pillars_uses_the_market_forward(demo_snapshot: MarketSn
         f = m.fx_forward("EURUSD", delivery)
         df_usd = m.discount("USD").discount(qa.ql_date(delivery))
     buy = reference(fx, forward("EURUSD", strike, delivery, notional=notional), demo_snapshot)
-    sell = reference(fx, forward("EURUSD", strike, delivery, notional=notional, side="SELL"),
-                     demo_snapshot)
+    sell = reference(
+        fx, forward("EURUSD", strike, delivery, notional=notional, side="SELL"), demo_snapshot
+    )
     assert buy.pv == pytest.approx(notional * (f - strike) * df_usd, rel=1e-12)
     assert sell.pv == pytest.approx(-buy.pv, rel=1e-15)
 
 
 # -- options ---------------------------------------------------------------------------------
+
 
 def test_haug_garman_kohlhagen_example() -> None:
     """E.G. Haug, "The Complete Guide to Option Pricing Formulas", McGraw-Hill, 1st ed. (1998),
@@ -120,7 +151,8 @@ def test_haug_garman_kohlhagen_example() -> None:
     rf = 8%, sigma = 12% -> call 0.0291. 4 decimals: tolerance 5e-5."""
     snap, expiry, _ = fx_case("EURUSD", 1.56, 0.08, 0.06, 0.12, 0.5)
     assert reference(fx, fx_option("EURUSD", "CALL", 1.60, expiry), snap).pv == pytest.approx(
-        0.0291, abs=5e-5)
+        0.0291, abs=5e-5
+    )
 
 
 def test_hull_sterling_option_example() -> None:
@@ -137,17 +169,25 @@ def test_hull_sterling_option_example() -> None:
 GREEKS = ("delta", "gamma", "vega", "theta", "rho", "dividend_rho")
 
 
-@pytest.mark.parametrize(("kind", "strike", "days", "side"), list(itertools.product(
-    ("CALL", "PUT"), (140.0, 156.2, 170.0), (30, 365), ("BUY", "SELL"))))
-def test_option_greeks_match_garman_kohlhagen(kind: str, strike: float, days: int,
-                                              side: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "strike", "days", "side"),
+    list(itertools.product(("CALL", "PUT"), (140.0, 156.2, 170.0), (30, 365), ("BUY", "SELL"))),
+)
+def test_option_greeks_match_garman_kohlhagen(
+    kind: str, strike: float, days: int, side: str
+) -> None:
     """USDJPY options: PV and Greeks (per JPY) for N USD, against closed-form GK with the USD
     rate as the foreign yield. ``rho`` is to the JPY (domestic) rate, ``dividend_rho`` to the USD
     (foreign) rate. 1e-9 relative: both sides evaluate the same closed forms."""
     spot, r_usd, r_jpy, vol, notional = 156.2, 0.04, 0.005, 0.104, 1e6
     snap = flat_snapshot(rates={"USD": r_usd, "JPY": r_jpy}, fx={"USDJPY": (spot, vol)})
-    val = reference(fx, fx_option("USDJPY", kind, strike, ASOF + dt.timedelta(days=days),
-                                  notional=notional, side=side), snap)
+    val = reference(
+        fx,
+        fx_option(
+            "USDJPY", kind, strike, ASOF + dt.timedelta(days=days), notional=notional, side=side
+        ),
+        snap,
+    )
     exact = bsm(kind, spot, strike, r_jpy, r_usd, vol, days / 365)
     scale = notional * (1 if side == "BUY" else -1)
     assert val.pv == pytest.approx(scale * exact["pv"], rel=1e-9)
@@ -156,8 +196,9 @@ def test_option_greeks_match_garman_kohlhagen(kind: str, strike: float, days: in
         assert val.greeks[g] == pytest.approx(scale * exact[g], rel=1e-9, abs=1e-9 * notional), g
 
 
-def _parity(snap: MarketSnapshot, pair: str, strike: float, expiry: dt.date,
-            notional: float) -> tuple[float, float]:
+def _parity(
+    snap: MarketSnapshot, pair: str, strike: float, expiry: dt.date, notional: float
+) -> tuple[float, float]:
     call = reference(fx, fx_option(pair, "CALL", strike, expiry, notional=notional), snap).pv
     put = reference(fx, fx_option(pair, "PUT", strike, expiry, notional=notional), snap).pv
     with ql_session(snap.asof, snap.fixings):
@@ -173,18 +214,23 @@ def test_put_call_parity_flat(strike: float, days: int) -> None:
     lhs, rhs = _parity(snap, "EURUSD", strike, ASOF + dt.timedelta(days=days), 1e6)
     assert lhs == pytest.approx(rhs, rel=1e-11, abs=1e-6)
     t = days / 365  # and the forward is covered interest parity
-    assert rhs == pytest.approx(1e6 * (1.16 * math.exp(-0.02 * t) - strike * math.exp(-0.04 * t)),
-                                rel=1e-11, abs=1e-6)
+    assert rhs == pytest.approx(
+        1e6 * (1.16 * math.exp(-0.02 * t) - strike * math.exp(-0.04 * t)), rel=1e-11, abs=1e-6
+    )
 
 
-@pytest.mark.parametrize(("pair", "strike", "expiry"), [
-    ("EURUSD", 1.15, dt.date(2026, 2, 27)),
-    ("EURUSD", 1.20, dt.date(2027, 5, 28)),  # between forward-point pillars
-    ("GBPUSD", 1.30, dt.date(2026, 11, 30)),
-    ("USDJPY", 150.0, dt.date(2026, 6, 1)),
-])
-def test_put_call_parity_demo(demo_snapshot: MarketSnapshot, pair: str, strike: float,
-                              expiry: dt.date) -> None:
+@pytest.mark.parametrize(
+    ("pair", "strike", "expiry"),
+    [
+        ("EURUSD", 1.15, dt.date(2026, 2, 27)),
+        ("EURUSD", 1.20, dt.date(2027, 5, 28)),  # between forward-point pillars
+        ("GBPUSD", 1.30, dt.date(2026, 11, 30)),
+        ("USDJPY", 150.0, dt.date(2026, 6, 1)),
+    ],
+)
+def test_put_call_parity_demo(
+    demo_snapshot: MarketSnapshot, pair: str, strike: float, expiry: dt.date
+) -> None:
     """Call - put = N * DF_quote(T) * (F(T) - K) on the demo market: EURUSD with the base
     curve implied by forward points, GBPUSD and USDJPY on the two OIS curves, vols from ATM
     term structures."""
@@ -193,6 +239,7 @@ def test_put_call_parity_demo(demo_snapshot: MarketSnapshot, pair: str, strike: 
 
 
 # -- through the pricer ----------------------------------------------------------------------
+
 
 def test_price_batch_with_missing_vol(demo_snapshot: MarketSnapshot) -> None:
     """A EURGBP option has spots and curves but no vols (neither EURGBP nor GBPEUR quoted): it
@@ -213,11 +260,13 @@ def test_price_batch_with_missing_vol(demo_snapshot: MarketSnapshot) -> None:
     assert math.isnan(res["NO-VOL"].pv)
     for tid in ("FWD", "JPY", "EUR"):
         assert res[tid].ok, tid
-        assert res[tid].pv == pytest.approx(reference(fx, next(
-            t for t in trades if t.trade_id == tid), demo_snapshot).pv, rel=1e-15)
+        assert res[tid].pv == pytest.approx(
+            reference(fx, next(t for t in trades if t.trade_id == tid), demo_snapshot).pv, rel=1e-15
+        )
     assert res["JPY"].currency == "JPY"
     assert res["JPY"].pv < 0.0  # a sold option is a liability
-    assert res["JPY"].pv_reporting == pytest.approx(res["JPY"].pv / demo_snapshot["FX.USDJPY"],
-                                                    rel=1e-14)
+    assert res["JPY"].pv_reporting == pytest.approx(
+        res["JPY"].pv / demo_snapshot["FX.USDJPY"], rel=1e-14
+    )
     assert res["EUR"].greeks["delta"] > 0.0
     assert res["FWD"].currency == "USD"

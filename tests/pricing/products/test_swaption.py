@@ -38,9 +38,17 @@ TARGET = ql.TARGET()
 
 def _swpt(kind: str = "PAYER", strike: float = 0.03, **kw: object) -> Swaption:
     terms: dict[str, object] = {
-        "trade_id": "SW1", "book": "B", "counterparty": "C", "currency": "EUR",
-        "index": "EUR-EURIBOR-6M", "notional": N, "expiry_date": EXPIRY, "swap_tenor": "5Y",
-        "strike": strike, "option_type": kind}
+        "trade_id": "SW1",
+        "book": "B",
+        "counterparty": "C",
+        "currency": "EUR",
+        "index": "EUR-EURIBOR-6M",
+        "notional": N,
+        "expiry_date": EXPIRY,
+        "swap_tenor": "5Y",
+        "strike": strike,
+        "option_type": kind,
+    }
     terms.update(kw)
     return Swaption(**terms)  # type: ignore[arg-type]
 
@@ -51,8 +59,12 @@ def _value(trade: Swaption, snap: MarketSnapshot) -> Valuation:
 
 
 def _snap(vol: float, shift: float | None = None) -> MarketSnapshot:
-    return flat_snapshot(rates={"EUR": R_DISC}, ibor={"EUR-EURIBOR-6M": R_PROJ},
-                         swaption_vol={"EUR": vol}, vol_shift=shift)
+    return flat_snapshot(
+        rates={"EUR": R_DISC},
+        ibor={"EUR-EURIBOR-6M": R_PROJ},
+        swaption_vol={"EUR": vol},
+        vol_shift=shift,
+    )
 
 
 def _py(d: ql.Date) -> dt.date:
@@ -71,9 +83,16 @@ def _thirty360(a: dt.date, b: dt.date) -> float:
 
 
 def _dates(start: dt.date, end: dt.date, months: int) -> list[dt.date]:
-    sched = ql.Schedule(ql_date(start), ql_date(end), ql.Period(months, ql.Months), TARGET,
-                        ql.ModifiedFollowing, ql.ModifiedFollowing, ql.DateGeneration.Backward,
-                        False)
+    sched = ql.Schedule(
+        ql_date(start),
+        ql_date(end),
+        ql.Period(months, ql.Months),
+        TARGET,
+        ql.ModifiedFollowing,
+        ql.ModifiedFollowing,
+        ql.DateGeneration.Backward,
+        False,
+    )
     return [_py(d) for d in sched]
 
 
@@ -102,7 +121,12 @@ def test_underlying_swap_terms() -> None:
     sw = swaption.underlying_swap(_swpt(strike=0.027))
     assert isinstance(sw, InterestRateSwap)
     assert (sw.start_date, sw.maturity_date, sw.fixed_rate, sw.fixed_leg, sw.notional) == (
-        START, END, 0.027, "PAY", N)
+        START,
+        END,
+        0.027,
+        "PAY",
+        N,
+    )
     rec = swaption.underlying_swap(_swpt("RECEIVER", index="EUR-ESTR"))
     assert isinstance(rec, OvernightIndexSwap)
     assert rec.fixed_leg == "RECEIVE"
@@ -139,7 +163,8 @@ def test_shifted_black_closed_form(strike: float, shift: float) -> None:
     assert vp.pv == pytest.approx(payer, rel=1e-9)
     assert vr.pv == pytest.approx(receiver, rel=1e-9)
     assert vp.greeks["vega"] == pytest.approx(
-        a * (f + shift) * math.sqrt(T_EXPIRY) * norm.pdf(d1), rel=1e-9)
+        a * (f + shift) * math.sqrt(T_EXPIRY) * norm.pdf(d1), rel=1e-9
+    )
 
 
 def test_shift_changes_the_price() -> None:
@@ -156,23 +181,36 @@ def test_side_flips_pv_and_vega() -> None:
     assert sell.greeks["vega"] == -buy.greeks["vega"]
 
 
-def _forward_swap(index: str, currency: str, strike: float, expiry: dt.date = EXPIRY,
-                  tenor_years: int = 5) -> InterestRateSwap | OvernightIndexSwap:
+def _forward_swap(
+    index: str, currency: str, strike: float, expiry: dt.date = EXPIRY, tenor_years: int = 5
+) -> InterestRateSwap | OvernightIndexSwap:
     """The forward payer swap, written from the trade's definition (not from the pricer)."""
     cal = calendar("TARGET" if currency == "EUR" else "US-SOFR")
     start = _py(cal.advance(ql_date(expiry), 2, ql.Days))
     end = start.replace(year=start.year + tenor_years)
     cls = OvernightIndexSwap if index in ("EUR-ESTR", "USD-SOFR") else InterestRateSwap
-    return cls(trade_id="FWD", book="B", counterparty="C", currency=currency, index=index,
-               notional=N, start_date=start, maturity_date=end, fixed_rate=strike,
-               fixed_leg="PAY")
+    return cls(
+        trade_id="FWD",
+        book="B",
+        counterparty="C",
+        currency=currency,
+        index=index,
+        notional=N,
+        start_date=start,
+        maturity_date=end,
+        fixed_rate=strike,
+        fixed_leg="PAY",
+    )
 
 
-@pytest.mark.parametrize(("index", "ccy"), [("EUR-EURIBOR-6M", "EUR"), ("EUR-ESTR", "EUR"),
-                                            ("USD-SOFR", "USD"), ("USD-TSOFR-3M", "USD")])
+@pytest.mark.parametrize(
+    ("index", "ccy"),
+    [("EUR-EURIBOR-6M", "EUR"), ("EUR-ESTR", "EUR"), ("USD-SOFR", "USD"), ("USD-TSOFR-3M", "USD")],
+)
 @pytest.mark.parametrize("strike", [0.02, 0.035])
-def test_payer_minus_receiver_is_forward_swap_demo(demo_snapshot: MarketSnapshot, index: str,
-                                                   ccy: str, strike: float) -> None:
+def test_payer_minus_receiver_is_forward_swap_demo(
+    demo_snapshot: MarketSnapshot, index: str, ccy: str, strike: float
+) -> None:
     kw = {"index": index, "currency": ccy}
     with ql_session(demo_snapshot.asof, demo_snapshot.fixings):
         m = build_market(demo_snapshot)
@@ -192,8 +230,7 @@ def test_payer_minus_receiver_is_forward_swap_flat(vol: float, shift: float | No
 
 
 @pytest.mark.parametrize(("index", "ccy"), [("EUR-EURIBOR-6M", "EUR"), ("USD-SOFR", "USD")])
-def test_atm_payer_equals_atm_receiver(demo_snapshot: MarketSnapshot, index: str,
-                                       ccy: str) -> None:
+def test_atm_payer_equals_atm_receiver(demo_snapshot: MarketSnapshot, index: str, ccy: str) -> None:
     with ql_session(demo_snapshot.asof, demo_snapshot.fixings):
         m = build_market(demo_snapshot)
         atm = swaps.build_swap(_forward_swap(index, ccy, 0.03), m).fairRate()
@@ -252,14 +289,24 @@ def test_hull_example_through_quantlib() -> None:
     months = range(60, 97, 3)
     assert all(cal.isBusinessDay(ql_date(HULL_ASOF) + ql.Period(k, ql.Months)) for k in months)
     assert cal.advance(ql_date(HULL_EXPIRY), 2, ql.Days) == ql_date(dt.date(2031, 6, 16))
-    dfs = {f"IR.USD.{curve}.DF.{k}M": math.exp(-0.06 * k / 12.0)
-           for curve in ("SOFR", "TSOFR3M") for k in months}
+    dfs = {
+        f"IR.USD.{curve}.DF.{k}M": math.exp(-0.06 * k / 12.0)
+        for curve in ("SOFR", "TSOFR3M")
+        for k in months
+    }
     t_ql = (HULL_EXPIRY - HULL_ASOF).days / 365.0
     assert (HULL_EXPIRY - HULL_ASOF).days == 1822
-    snap = flat_snapshot(asof=HULL_ASOF, swaption_vol={"USD": 0.20 * math.sqrt(5.0 / t_ql)},
-                         vol_shift=0.0, extra=dfs)
-    trade = _swpt(currency="USD", index="USD-TSOFR-3M", notional=100e6, strike=0.062,
-                  expiry_date=HULL_EXPIRY, swap_tenor="3Y")
+    snap = flat_snapshot(
+        asof=HULL_ASOF, swaption_vol={"USD": 0.20 * math.sqrt(5.0 / t_ql)}, vol_shift=0.0, extra=dfs
+    )
+    trade = _swpt(
+        currency="USD",
+        index="USD-TSOFR-3M",
+        notional=100e6,
+        strike=0.062,
+        expiry_date=HULL_EXPIRY,
+        swap_tenor="3Y",
+    )
     pv = _value(trade, snap).pv
     a = 0.5 * sum(math.exp(-0.06 * (5.0 + 0.5 * i)) for i in range(1, 7))
     exact, _, _ = _hull_black(a, 2.0 * (math.exp(0.03) - 1.0), 0.062, 0.20, 5.0)
@@ -269,13 +316,20 @@ def test_hull_example_through_quantlib() -> None:
 
 def test_requirements() -> None:
     assert swaption.requirements(_swpt()) == [
-        ("discount", "EUR"), ("curve", "EUR-EURIBOR-6M"), ("swptvol", "EUR")]
+        ("discount", "EUR"),
+        ("curve", "EUR-EURIBOR-6M"),
+        ("swptvol", "EUR"),
+    ]
 
 
 def test_price_path_missing_vol() -> None:
     """A USD swaption without USD swaption vols fails, naming them; the EUR one is valued."""
-    snap = flat_snapshot(rates={"EUR": R_DISC, "USD": 0.04}, ibor={"EUR-EURIBOR-6M": R_PROJ},
-                         swaption_vol={"EUR": 0.0080}, fx={"EURUSD": (1.16, 0.07)})
+    snap = flat_snapshot(
+        rates={"EUR": R_DISC, "USD": 0.04},
+        ibor={"EUR-EURIBOR-6M": R_PROJ},
+        swaption_vol={"EUR": 0.0080},
+        fx={"EURUSD": (1.16, 0.07)},
+    )
     usd = dataclasses.replace(_swpt(trade_id="USDSW"), currency="USD", index="USD-SOFR")
     res = price([_swpt(), usd], snap, reporting_currency="EUR").by_id()
     assert res["SW1"].ok

@@ -72,60 +72,132 @@ class BookTime:
         return v * math.sqrt(self.s)
 
 
-def equity_case(spot: float, q: float, r: float, vol: float, t: float,
-                ) -> tuple[MarketSnapshot, dt.date, BookTime]:
+def equity_case(
+    spot: float,
+    q: float,
+    r: float,
+    vol: float,
+    t: float,
+) -> tuple[MarketSnapshot, dt.date, BookTime]:
     """Flat USD market for a book case on :data:`UND` (time rescaled exactly, see module doc)."""
     bt = BookTime.of(t)
-    snap = flat_snapshot(rates={"USD": bt.rate(r)},
-                         equities={UND: (spot, bt.rate(q), bt.vol(vol))})
+    snap = flat_snapshot(rates={"USD": bt.rate(r)}, equities={UND: (spot, bt.rate(q), bt.vol(vol))})
     return snap, bt.expiry, bt
 
 
-def fx_case(pair: str, spot: float, r_base: float, r_quote: float, vol: float, t: float,
-            ) -> tuple[MarketSnapshot, dt.date, BookTime]:
+def fx_case(
+    pair: str,
+    spot: float,
+    r_base: float,
+    r_quote: float,
+    vol: float,
+    t: float,
+) -> tuple[MarketSnapshot, dt.date, BookTime]:
     """Flat market for a Garman-Kohlhagen book case: base-ccy rate = the foreign rate
     (Haug's ``q``), quote-ccy rate = the domestic rate (``r``)."""
     bt = BookTime.of(t)
-    snap = flat_snapshot(rates={pair[:3]: bt.rate(r_base), pair[3:]: bt.rate(r_quote)},
-                         fx={pair: (spot, bt.vol(vol))})
+    snap = flat_snapshot(
+        rates={pair[:3]: bt.rate(r_base), pair[3:]: bt.rate(r_quote)},
+        fx={pair: (spot, bt.vol(vol))},
+    )
     return snap, bt.expiry, bt
 
 
-def _equity_fields(prefix: str, kind: str, strike: float, expiry: dt.date, quantity: float,
-                   side: str, und: str, kw: dict[str, Any]) -> dict[str, Any]:
-    return {"trade_id": kw.pop("trade_id", f"{prefix}-1"), "book": "EQ-BOOK",
-            "counterparty": "CPTY", "underlying": und, "quantity": quantity, "strike": strike,
-            "expiry_date": expiry, "option_type": kind, "side": side, **kw}
+def _equity_fields(
+    prefix: str,
+    kind: str,
+    strike: float,
+    expiry: dt.date,
+    quantity: float,
+    side: str,
+    und: str,
+    kw: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "trade_id": kw.pop("trade_id", f"{prefix}-1"),
+        "book": "EQ-BOOK",
+        "counterparty": "CPTY",
+        "underlying": und,
+        "quantity": quantity,
+        "strike": strike,
+        "expiry_date": expiry,
+        "option_type": kind,
+        "side": side,
+        **kw,
+    }
 
 
-def eq_option(kind: str, strike: float, expiry: dt.date, *, quantity: float = 1.0,
-              side: str = "BUY", und: str = UND, **kw: Any) -> EquityOption:
+def eq_option(
+    kind: str,
+    strike: float,
+    expiry: dt.date,
+    *,
+    quantity: float = 1.0,
+    side: str = "BUY",
+    und: str = UND,
+    **kw: Any,
+) -> EquityOption:
     """A European equity option trade."""
     return EquityOption(**_equity_fields("EQ", kind, strike, expiry, quantity, side, und, kw))
 
 
-def eq_american(kind: str, strike: float, expiry: dt.date, *, quantity: float = 1.0,
-                side: str = "BUY", und: str = UND, **kw: Any) -> EquityAmericanOption:
+def eq_american(
+    kind: str,
+    strike: float,
+    expiry: dt.date,
+    *,
+    quantity: float = 1.0,
+    side: str = "BUY",
+    und: str = UND,
+    **kw: Any,
+) -> EquityAmericanOption:
     """An American equity option trade."""
-    return EquityAmericanOption(**_equity_fields("EQA", kind, strike, expiry, quantity, side,
-                                                 und, kw))
+    return EquityAmericanOption(
+        **_equity_fields("EQA", kind, strike, expiry, quantity, side, und, kw)
+    )
 
 
-def eq_barrier(kind: str, strike: float, expiry: dt.date, barrier_type: str, barrier: float,
-               rebate: float = 0.0, *, quantity: float = 1.0, side: str = "BUY",
-               und: str = UND, **kw: Any) -> EquityBarrierOption:
+def eq_barrier(
+    kind: str,
+    strike: float,
+    expiry: dt.date,
+    barrier_type: str,
+    barrier: float,
+    rebate: float = 0.0,
+    *,
+    quantity: float = 1.0,
+    side: str = "BUY",
+    und: str = UND,
+    **kw: Any,
+) -> EquityBarrierOption:
     """A single-barrier equity option trade."""
     fields = _equity_fields("EQB", kind, strike, expiry, quantity, side, und, kw)
     fields.update(barrier_type=barrier_type, barrier=barrier, rebate=rebate)
     return EquityBarrierOption(**fields)
 
 
-def fx_option(pair: str, kind: str, strike: float, expiry: dt.date, *, notional: float = 1.0,
-              side: str = "BUY", trade_id: str = "FXO-1") -> FxOption:
+def fx_option(
+    pair: str,
+    kind: str,
+    strike: float,
+    expiry: dt.date,
+    *,
+    notional: float = 1.0,
+    side: str = "BUY",
+    trade_id: str = "FXO-1",
+) -> FxOption:
     """A European FX option trade."""
-    fields: dict[str, Any] = {"trade_id": trade_id, "book": "FX-BOOK", "counterparty": "CPTY",
-                              "pair": pair, "notional": notional, "strike": strike,
-                              "expiry_date": expiry, "option_type": kind, "side": side}
+    fields: dict[str, Any] = {
+        "trade_id": trade_id,
+        "book": "FX-BOOK",
+        "counterparty": "CPTY",
+        "pair": pair,
+        "notional": notional,
+        "strike": strike,
+        "expiry_date": expiry,
+        "option_type": kind,
+        "side": side,
+    }
     return FxOption(**fields)
 
 
@@ -138,8 +210,16 @@ def reference(module: Any, trade: Trade, snapshot: MarketSnapshot, **kw: Any) ->
 
 # -- closed-form Black-Scholes-Merton (Garman-Kohlhagen with q = foreign rate) -------------------
 
-def bsm(kind: str, s: float, k: float, r: float, q: float, vol: float, t: float,
-        ) -> dict[str, float]:
+
+def bsm(
+    kind: str,
+    s: float,
+    k: float,
+    r: float,
+    q: float,
+    vol: float,
+    t: float,
+) -> dict[str, float]:
     """Price and Greeks of one European option (Hull ch. 15/19; Haug ch. 1 and 2).
 
     Greeks per unit of underlying: ``delta``, ``gamma``, ``vega`` (per 1.00 vol), ``theta``
@@ -157,15 +237,28 @@ def bsm(kind: str, s: float, k: float, r: float, q: float, vol: float, t: float,
         "delta": float(w * dq * norm.cdf(w * d1)),
         "gamma": float(dq * nd1 / (s * sq)),
         "vega": float(s * dq * nd1 * np.sqrt(t)),
-        "theta": float(-s * dq * nd1 * vol / (2 * np.sqrt(t))
-                       - w * r * k * dr * norm.cdf(w * d2) + w * q * s * dq * norm.cdf(w * d1)),
+        "theta": float(
+            -s * dq * nd1 * vol / (2 * np.sqrt(t))
+            - w * r * k * dr * norm.cdf(w * d2)
+            + w * q * s * dq * norm.cdf(w * d1)
+        ),
         "rho": float(w * k * t * dr * norm.cdf(w * d2)),
         "dividend_rho": float(-w * s * t * dq * norm.cdf(w * d1)),
     }
 
 
-def barrier_rr(kind: str, barrier_type: str, s: float, k: float, h: float, rebate: float,
-               r: float, q: float, vol: float, t: float) -> float:
+def barrier_rr(
+    kind: str,
+    barrier_type: str,
+    s: float,
+    k: float,
+    h: float,
+    rebate: float,
+    r: float,
+    q: float,
+    vol: float,
+    t: float,
+) -> float:
     """Standard (continuously monitored) barrier option of Reiner and Rubinstein (1991), in the
     notation of Haug (1998), "Standard barrier options" (the formulas behind his p. 72 table):
     terms A-F; knock-out rebates are paid at the hit, knock-in rebates at expiry. Valid for a
@@ -185,14 +278,20 @@ def barrier_rr(kind: str, barrier_type: str, s: float, k: float, h: float, rebat
     n = norm.cdf
     a = phi * fwd * n(phi * x1) - phi * disc * n(phi * x1 - phi * sq)
     b_ = phi * fwd * n(phi * x2) - phi * disc * n(phi * x2 - phi * sq)
-    c = (phi * fwd * hs ** (2 * (mu + 1)) * n(eta * y1)
-         - phi * disc * hs ** (2 * mu) * n(eta * y1 - eta * sq))
-    d = (phi * fwd * hs ** (2 * (mu + 1)) * n(eta * y2)
-         - phi * disc * hs ** (2 * mu) * n(eta * y2 - eta * sq))
-    e = rebate * math.exp(-r * t) * (n(eta * x2 - eta * sq)
-                                     - hs ** (2 * mu) * n(eta * y2 - eta * sq))
-    f = rebate * (hs ** (mu + lam) * n(eta * z)
-                  + hs ** (mu - lam) * n(eta * z - 2 * eta * lam * sq))
+    c = phi * fwd * hs ** (2 * (mu + 1)) * n(eta * y1) - phi * disc * hs ** (2 * mu) * n(
+        eta * y1 - eta * sq
+    )
+    d = phi * fwd * hs ** (2 * (mu + 1)) * n(eta * y2) - phi * disc * hs ** (2 * mu) * n(
+        eta * y2 - eta * sq
+    )
+    e = (
+        rebate
+        * math.exp(-r * t)
+        * (n(eta * x2 - eta * sq) - hs ** (2 * mu) * n(eta * y2 - eta * sq))
+    )
+    f = rebate * (
+        hs ** (mu + lam) * n(eta * z) + hs ** (mu - lam) * n(eta * z - 2 * eta * lam * sq)
+    )
     above = k > h  # strike above the barrier
     formulas = {  # (kind, type) -> (value if K > H, value if K < H)
         ("CALL", "DOWN_IN"): (c + e, a - b_ + d + e),

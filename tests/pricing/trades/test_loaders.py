@@ -27,16 +27,40 @@ from pricing.trades import (
 from tests.factories import ASOF
 
 IRS = InterestRateSwap(
-    trade_id="IRS-1", book="USD-SWAPS", counterparty="ACME", currency="USD",
-    index="USD-TSOFR-3M", notional=25e6, start_date=dt.date(2025, 12, 2),
-    maturity_date=dt.date(2035, 12, 2), fixed_rate=0.0375, fixed_leg="PAY")
+    trade_id="IRS-1",
+    book="USD-SWAPS",
+    counterparty="ACME",
+    currency="USD",
+    index="USD-TSOFR-3M",
+    notional=25e6,
+    start_date=dt.date(2025, 12, 2),
+    maturity_date=dt.date(2035, 12, 2),
+    fixed_rate=0.0375,
+    fixed_leg="PAY",
+)
 FXF = FxForward(
-    trade_id="FXF-1", book="FX-FORWARDS", counterparty="Globex", pair="EURUSD", notional=10e6,
-    strike=1.175, delivery_date=dt.date(2026, 5, 29), side="SELL")
+    trade_id="FXF-1",
+    book="FX-FORWARDS",
+    counterparty="Globex",
+    pair="EURUSD",
+    notional=10e6,
+    strike=1.175,
+    delivery_date=dt.date(2026, 5, 29),
+    side="SELL",
+)
 EQB = EquityBarrierOption(
-    trade_id="EQB-1", book="EQ-EXOTICS", counterparty="ACME", underlying="SPX", quantity=1500.0,
-    strike=7000.0, expiry_date=dt.date(2026, 6, 19), option_type="CALL", barrier_type="DOWN_OUT",
-    barrier=5500.0, rebate=10.0)
+    trade_id="EQB-1",
+    book="EQ-EXOTICS",
+    counterparty="ACME",
+    underlying="SPX",
+    quantity=1500.0,
+    strike=7000.0,
+    expiry_date=dt.date(2026, 6, 19),
+    option_type="CALL",
+    barrier_type="DOWN_OUT",
+    barrier=5500.0,
+    rebate=10.0,
+)
 BOOKS = {"USD-SWAPS": "RATES", "FX-FORWARDS": "FX", "EQ-EXOTICS": "EQD"}
 HIERARCHY = {"Demo Bank": {"EQD": ["EQ-EXOTICS"], "FX": ["FX-FORWARDS"], "RATES": ["USD-SWAPS"]}}
 
@@ -102,12 +126,15 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("name", "text", "firm"), [
-    ("book.json", JSON_DOC, "Demo Bank"),
-    ("book.yaml", YAML_DOC, "Demo Bank"),
-    ("book.yml", YAML_DOC, "Demo Bank"),
-    ("book.csv", CSV_DOC, "FIRM"),  # a single CSV has no firm: the default
-])
+@pytest.mark.parametrize(
+    ("name", "text", "firm"),
+    [
+        ("book.json", JSON_DOC, "Demo Bank"),
+        ("book.yaml", YAML_DOC, "Demo Bank"),
+        ("book.yml", YAML_DOC, "Demo Bank"),
+        ("book.csv", CSV_DOC, "FIRM"),  # a single CSV has no firm: the default
+    ],
+)
 def test_load_each_format(tmp_path: Path, name: str, text: str, firm: str) -> None:
     result = load_portfolio(_write(tmp_path / name, text), asof=ASOF)
     assert result.errors == ()
@@ -133,16 +160,28 @@ def test_bare_list_of_records(tmp_path: Path) -> None:
 
 
 def test_directory_of_product_csv_files(tmp_path: Path) -> None:
-    _write(tmp_path / "books.csv", "book,desk,firm\nUSD-SWAPS,RATES,Demo Bank\n"
-           "FX-FORWARDS,FX,Demo Bank\nEQ-EXOTICS,EQD,Demo Bank\n")
-    _write(tmp_path / "IRS.csv", "trade_id,book,counterparty,currency,index,notional,start_date,"
-           "maturity_date,fixed_rate,fixed_leg\nIRS-1,USD-SWAPS,ACME,USD,USD-TSOFR-3M,25000000,"
-           "2025-12-02,2035-12-02,0.0375,PAY\n")
-    _write(tmp_path / "fx_forward.csv", "trade_id,book,counterparty,pair,notional,strike,"
-           "delivery_date,side\nFXF-1,FX-FORWARDS,Globex,EURUSD,1e7,1.175,2026-05-29,SELL\n")
-    _write(tmp_path / "EQ_BARRIER.csv", "trade_id,book,counterparty,underlying,quantity,strike,"
-           "expiry_date,option_type,barrier_type,barrier,rebate\nEQB-1,EQ-EXOTICS,ACME,SPX,1500,"
-           "7000,2026-06-19,CALL,DOWN_OUT,5500,10\n")
+    _write(
+        tmp_path / "books.csv",
+        "book,desk,firm\nUSD-SWAPS,RATES,Demo Bank\n"
+        "FX-FORWARDS,FX,Demo Bank\nEQ-EXOTICS,EQD,Demo Bank\n",
+    )
+    _write(
+        tmp_path / "IRS.csv",
+        "trade_id,book,counterparty,currency,index,notional,start_date,"
+        "maturity_date,fixed_rate,fixed_leg\nIRS-1,USD-SWAPS,ACME,USD,USD-TSOFR-3M,25000000,"
+        "2025-12-02,2035-12-02,0.0375,PAY\n",
+    )
+    _write(
+        tmp_path / "fx_forward.csv",
+        "trade_id,book,counterparty,pair,notional,strike,"
+        "delivery_date,side\nFXF-1,FX-FORWARDS,Globex,EURUSD,1e7,1.175,2026-05-29,SELL\n",
+    )
+    _write(
+        tmp_path / "EQ_BARRIER.csv",
+        "trade_id,book,counterparty,underlying,quantity,strike,"
+        "expiry_date,option_type,barrier_type,barrier,rebate\nEQB-1,EQ-EXOTICS,ACME,SPX,1500,"
+        "7000,2026-06-19,CALL,DOWN_OUT,5500,10\n",
+    )
     result = load_portfolio(tmp_path, asof=ASOF)
     assert result.errors == ()
     # files are read in name order: EQ_BARRIER.csv, IRS.csv, fx_forward.csv
@@ -164,8 +203,10 @@ def test_round_trip_every_product(tmp_path: Path, suffix: str) -> None:
         assert loaded.portfolio.content_hash() == original.content_hash()
     else:
         assert loaded.portfolio.firm == "FIRM"
-        assert Portfolio(loaded.portfolio.trades, loaded.portfolio.books, original.firm
-                         ).content_hash() == original.content_hash()
+        assert (
+            Portfolio(loaded.portfolio.trades, loaded.portfolio.books, original.firm).content_hash()
+            == original.content_hash()
+        )
 
 
 def test_round_trip_keeps_floats_exactly(tmp_path: Path) -> None:
@@ -179,8 +220,15 @@ def test_round_trip_keeps_floats_exactly(tmp_path: Path) -> None:
 def test_bad_records_give_good_trades_and_every_error(tmp_path: Path) -> None:
     doc = json.loads(JSON_DOC)
     doc["trades"][1]["notional"] = -1e6  # FXF-1: one bad field
-    doc["trades"].insert(0, {**doc["trades"][0], "trade_id": "IRS-BAD", "notional": "lots",
-                             "maturity_date": "2035-13-01"})  # two bad fields
+    doc["trades"].insert(
+        0,
+        {
+            **doc["trades"][0],
+            "trade_id": "IRS-BAD",
+            "notional": "lots",
+            "maturity_date": "2035-13-01",
+        },
+    )  # two bad fields
     doc["trades"].append("not a record")  # not even a mapping
     doc["trades"].append({**doc["trades"][1], "trade_id": "", "notional": 5})  # no id
     result = load_portfolio(_write(tmp_path / "bad.json", json.dumps(doc)), asof=ASOF)
@@ -188,7 +236,8 @@ def test_bad_records_give_good_trades_and_every_error(tmp_path: Path) -> None:
     assert not result.ok
     errors = [(e.trade_id, e.field) for e in result.errors]
     assert errors == [
-        ("IRS-BAD", "notional"), ("IRS-BAD", "maturity_date"),
+        ("IRS-BAD", "notional"),
+        ("IRS-BAD", "maturity_date"),
         ("FXF-1", "notional"),
         ("<bad.json trade 5>", "record"),
         ("<bad.json trade 6>", "trade_id"),
@@ -203,22 +252,32 @@ def test_bad_csv_rows_are_labelled_by_row(tmp_path: Path) -> None:
     result = load_portfolio(_write(tmp_path / "book.csv", text), asof=ASOF)
     assert result.portfolio.trades == (EQB,)
     assert [str(e).split(":")[0] for e in result.errors] == [
-        "trade <book.csv row 2>", "trade FXF-1"]
+        "trade <book.csv row 2>",
+        "trade FXF-1",
+    ]
 
 
-@pytest.mark.parametrize(("name", "content", "why"), [
-    ("missing.json", None, "no such file"),
-    ("broken.json", '{"trades": [', "not valid JSON"),
-    ("broken.yaml", "trades: [a, b\n", "not valid YAML"),
-    ("scalar.yaml", "just text\n", "expected a list of trades or a mapping"),
-    ("notrades.json", '{"firm": "X"}', "expected a list of trades or a mapping"),
-    ("books.json", '{"books": 5, "trades": []}', "'books' must be"),
-    ("bookrow.yaml", "books: [{book: B}]\ntrades: []\n", "books[0] must have 'book' and 'desk'"),
-    ("extra.csv", "product,trade_id\nIRS,T1,surplus\n", "more cells than columns"),
-    ("book.txt", "hello", "unsupported portfolio format"),
-])
-def test_unreadable_file_raises_with_path(tmp_path: Path, name: str, content: str | None,
-                                          why: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("missing.json", None, "no such file"),
+        ("broken.json", '{"trades": [', "not valid JSON"),
+        ("broken.yaml", "trades: [a, b\n", "not valid YAML"),
+        ("scalar.yaml", "just text\n", "expected a list of trades or a mapping"),
+        ("notrades.json", '{"firm": "X"}', "expected a list of trades or a mapping"),
+        ("books.json", '{"books": 5, "trades": []}', "'books' must be"),
+        (
+            "bookrow.yaml",
+            "books: [{book: B}]\ntrades: []\n",
+            "books[0] must have 'book' and 'desk'",
+        ),
+        ("extra.csv", "product,trade_id\nIRS,T1,surplus\n", "more cells than columns"),
+        ("book.txt", "hello", "unsupported portfolio format"),
+    ],
+)
+def test_unreadable_file_raises_with_path(
+    tmp_path: Path, name: str, content: str | None, why: str
+) -> None:
     path = tmp_path / name
     if content is not None:
         _write(path, content)
@@ -251,10 +310,13 @@ def test_non_utf8_file_raises_input_file_error(tmp_path: Path, name: str) -> Non
     assert str(path) in str(info.value)
 
 
-@pytest.mark.parametrize("tag", [
-    "!!python/object/apply:os.system ['touch {marker}']",
-    "!!python/object:pricing.trades.FxForward {{trade_id: X}}",
-])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!!python/object/apply:os.system ['touch {marker}']",
+        "!!python/object:pricing.trades.FxForward {{trade_id: X}}",
+    ],
+)
 def test_yaml_is_data_only(tmp_path: Path, tag: str) -> None:
     """A Python tag is refused by ``yaml.safe_load``, never constructed or executed."""
     marker = tmp_path / "executed"
@@ -268,5 +330,8 @@ def test_yaml_is_data_only(tmp_path: Path, tag: str) -> None:
 def test_errors_render_as_trade_field_reason() -> None:
     e = TradeError("T1", "notional", "must be positive, got -5.0")
     assert str(e) == "trade T1: notional: must be positive, got -5.0"
-    assert e.to_dict() == {"trade_id": "T1", "field": "notional",
-                           "reason": "must be positive, got -5.0"}
+    assert e.to_dict() == {
+        "trade_id": "T1",
+        "field": "notional",
+        "reason": "must be positive, got -5.0",
+    }
