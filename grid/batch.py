@@ -51,7 +51,11 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) ->
         help="scheduler address (tcp://host:8786, tls://...); default: embedded cluster",
     )
     b.add_argument("--workers", type=int, metavar="N", help="embedded cluster size")
-    b.add_argument("--resume", action="store_true", help="finish the run already in --out")
+    mode = b.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="finish the run already in --out")
+    mode.add_argument(
+        "--replace", action="store_true", help="delete a previous run in --out and start afresh"
+    )
     b.add_argument("--chunk-size", type=int, metavar="N", help="trades per task")
     b.add_argument("--reporting-ccy", metavar="CCY", help="reporting currency (default USD)")
     b.add_argument("--tls-ca-file", metavar="FILE", help="CA certificate (TLS clusters)")
@@ -88,6 +92,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     with dask.config.set(_overrides(args)):
         snapshot, loaded = read_inputs(args.portfolio, args.market)
         rd = RunDir(args.out)
+        if args.replace:
+            rd.clear()
         try:
             security = security_from_config()
         except ClusterConfigError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,13 @@ class RunDir:
     def manifest(self) -> Path:
         """``manifest.json``."""
         return self.root / "manifest.json"
+
+    def clear(self) -> None:
+        """Delete a previous run in this directory (only the files a run writes)."""
+        shutil.rmtree(self.cube, ignore_errors=True)
+        shutil.rmtree(self.chunks, ignore_errors=True)
+        for p in (self.run_record, self.manifest):
+            p.unlink(missing_ok=True)
 
     def marker(self, chunk_id: int) -> Path:
         """Done marker of a chunk."""
