@@ -4,12 +4,15 @@ Commands::
 
     riskgrid demo  --out DIR [--trades N] [--seed S]
     riskgrid price --portfolio FILE --market FILE [--out FILE.csv|FILE.json] [--reporting-ccy USD]
+    riskgrid batch --portfolio FILE --market FILE --out DIR [--scheduler ADDR] [--resume] ...
+    riskgrid diff  RUN_A RUN_B [--tol X] [--rel-tol Y] [--out FILE.csv]
 
 ``demo`` writes a seeded demo portfolio (``portfolio.json``), a file of deliberately bad trades
 (``bad_trades.yaml``) and the demo market (``market.yaml``) to ``DIR``. ``price`` values a
 portfolio file in this process with the QuantLib reference pricers, prints every trade error and
 a per-book summary, and writes one row per record (valued, failed to price, or failed to load) to
-``--out``.
+``--out``. ``batch`` is the overnight job on a Dask cluster (:mod:`grid.batch`); ``diff``
+compares two runs (:mod:`grid.diff`).
 
 Exit codes:
 
@@ -17,7 +20,7 @@ Exit codes:
     1  some trades failed to load or to price; the others were valued and written
     2  bad command line, or an input file that cannot be read (one line on stderr says which
        file and why)
-    3  reserved: the compute cluster was lost (grid runs)
+    3  the cluster was lost or chunks failed after retries (batch; --resume finishes the run)
     4  unexpected internal error, a bug (``--traceback`` prints where)
 
 >>> main(["--help"])  # doctest: +SKIP
@@ -35,7 +38,7 @@ from typing import TypeVar
 
 import yaml
 
-from grid import batch, report
+from grid import batch, diff, report
 from pricing import conventions
 from pricing.demo import demo_bad_trades, demo_market, demo_portfolio
 from pricing.demo.portfolio import BOOKS, FIRM
@@ -60,7 +63,7 @@ exit codes:
   0  every trade valued
   1  some trades failed to load or to price; the others were valued and written
   2  bad command line, or an input file that cannot be read
-  3  reserved: the compute cluster was lost (grid runs)
+  3  the cluster was lost or chunks failed after retries (batch; --resume finishes it)
   4  unexpected internal error (a bug; --traceback prints where)
 """
 
@@ -241,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(run=_cmd_price)
 
     batch.add_parser(sub, [common], EPILOG)
+    diff.add_parser(sub, [common], EPILOG)
     return parser
 
 
