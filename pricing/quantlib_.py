@@ -154,31 +154,62 @@ def make_index(
     return overnight_index(conv, curve) if conv.is_overnight else ibor_index(conv, curve)
 
 
+_loaded_fixings: dict[str, object] = {"key": None, "sizes": None}
+
+
+def _history_sizes(names: list[str]) -> tuple[tuple[str, int], ...]:
+    return tuple((n, len(make_index(n).timeSeries())) for n in names)
+
+
+def _load_fixings(asof: dt.date, fixings: Mapping[str, Mapping[dt.date, float]]) -> None:
+    """Replace QuantLib's fixing histories by ``fixings`` up to ``asof``.
+
+    Reloading identical histories would notify every curve observing those indices and force
+    a re-bootstrap of all of them on every call; so when the same fixings (by value) were
+    loaded last and QuantLib still holds histories of the same names and sizes, nothing is done.
+    """
+    key = (
+        asof,
+        tuple((name, tuple(sorted(series.items()))) for name, series in sorted(fixings.items())),
+    )
+    names = sorted(fixings)
+    if _loaded_fixings["key"] == key and _loaded_fixings["sizes"] == _history_sizes(names):
+        return
+    ql.IndexManager.instance().clearHistories()
+    for name in names:
+        idx = make_index(name)
+        past = [
+            (ql_date(d), float(v))
+            for d, v in sorted(fixings[name].items())
+            if d <= asof and idx.isValidFixingDate(ql_date(d))
+        ]
+        if past:
+            idx.addFixings([d for d, _ in past], [v for _, v in past], True)
+    _loaded_fixings["key"] = key
+    _loaded_fixings["sizes"] = _history_sizes(names)
+
+
 @contextmanager
 def ql_session(
     asof: dt.date, fixings: Mapping[str, Mapping[dt.date, float]] | None = None
 ) -> Iterator[None]:
     """Set QuantLib's process-global state for one pricing call.
 
-    Sets the evaluation date to ``asof``, indexed (not par) IBOR coupons, and replaces every
-    index fixing history by ``fixings`` (index name -> date -> fixing). Fixings on or after
-    ``asof`` are ignored: the curve forecasts them.
+    Sets the evaluation date to ``asof``, indexed (not par) IBOR coupons, and makes the index
+    fixing histories exactly ``fixings`` (index name -> date -> fixing). Fixings up to and
+    including ``asof`` are used (a missing fixing on ``asof`` is forecast from the curve); dates
+    that are not fixing dates of the index's calendar are skipped.
 
-    QuantLib state is per process; with one thread per worker (see PITFALLS) this makes
-    every call independent of the calls before it.
+    QuantLib state is per process; with one thread per worker (see PITFALLS) this makes every
+    call independent of the calls before it. Values already in place are not set again:
+    re-setting the same evaluation date or fixings would only make QuantLib recalculate every
+    live curve (PITFALLS 5).
     """
-    ql.Settings.instance().evaluationDate = ql_date(asof)
-    ql.Settings.instance().includeReferenceDateEvents = False
-    ql.Settings.instance().enforcesTodaysHistoricFixings = False
+    settings = ql.Settings.instance()
+    if settings.evaluationDate != ql_date(asof):
+        settings.evaluationDate = ql_date(asof)
+    settings.includeReferenceDateEvents = False
+    settings.enforcesTodaysHistoricFixings = False
     ql.IborCoupon.createIndexedCoupons()
-    ql.IndexManager.instance().clearHistories()
-    for name, series in (fixings or {}).items():
-        idx = make_index(name)
-        past = [
-            (ql_date(d), float(v))
-            for d, v in sorted(series.items())
-            if d <= asof and idx.isValidFixingDate(ql_date(d))
-        ]
-        if past:
-            idx.addFixings([d for d, _ in past], [v for _, v in past], True)
+    _load_fixings(asof, fixings or {})
     yield
