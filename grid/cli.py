@@ -23,7 +23,8 @@ Exit codes:
     3  the cluster was lost or chunks failed after retries (batch; --resume finishes the run)
     4  unexpected internal error, a bug (``--traceback`` prints where)
 
->>> main(["--help"])  # doctest: +SKIP
+>>> build_parser().prog
+'riskgrid'
 """
 
 from __future__ import annotations
