@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +189,13 @@ def _follow(
     unreachable_since: float | None = None
     max_resubmits = 3 * len(futures) + 3
     while pending:
-        done: set[Future] = set()
         try:
             with client.as_current():
-                finished, not_done = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
-            done, pending = set(finished), set(not_done)
-        except (TimeoutError, OSError):  # nothing finished yet / comm trouble: check the status
+                wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+        except (TimeoutError, OSError, CancelledError):
+            # Nothing finished yet, comm trouble, or cancelled futures (``wait`` raises
+            # FuturesCancelledError for those, e.g. all of them when the scheduler connection
+            # drops): the client status and the futures' own statuses below say which.
             pass
         if client.status != "running":
             unreachable_since = unreachable_since or time.monotonic()
@@ -203,21 +205,30 @@ def _follow(
                     f"scheduler {address} unreachable for more than "
                     f"{lost_timeout:.0f} s (client status {client.status})"
                 )
+            time.sleep(0.1)  # ``wait`` returns at once on cancelled futures: do not spin
             continue
         unreachable_since = None
+        done = {f for f in pending if f.status != "pending"}
+        pending -= done
         resubmit: list[Chunk] = []
         for f in done:
+            try:
+                if f.status == "finished":
+                    result = f.result()
+                else:
+                    err: BaseException = (
+                        f.exception()
+                        if f.status == "error"
+                        else FutureCancelledError(f.key, reason=f"future {f.status}")
+                    )
+            except OSError:  # the scheduler went away while fetching: look again next round
+                pending.add(f)
+                continue
             chunk = futures.pop(f)
             if f.status == "finished":
-                state.results[chunk.chunk_id] = f.result()
+                state.results[chunk.chunk_id] = result
                 state.computed += 1
-                continue
-            err: BaseException = (
-                f.exception()
-                if f.status == "error"
-                else FutureCancelledError(f.key, reason=f"future {f.status}")
-            )
-            if _is_lost_input(err) and state.resubmitted < max_resubmits:
+            elif _is_lost_input(err) and state.resubmitted < max_resubmits:
                 resubmit.append(chunk)
             else:
                 state.failed[chunk.chunk_id] = f"{type(err).__name__}: {err}"
