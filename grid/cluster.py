@@ -66,6 +66,21 @@ def _check_threads(client: Client) -> None:
         )
 
 
+def _check_protocol(address: str, sec: Security | None) -> None:
+    """Refuse a scheme/TLS mismatch up front (distributed raises it as a TypeError or
+    RuntimeError from ``Client()`` and then hangs 40 s closing the half-made client)."""
+    if address.startswith("tls://") and sec is None:
+        raise ClusterConfigError(
+            f"scheduler {address} speaks TLS: give the CA, client certificate and key "
+            "(--tls-ca-file, --tls-cert, --tls-key, or riskgrid.tls.*)"
+        )
+    if not address.startswith("tls://") and sec is not None and sec.require_encryption:
+        raise ClusterConfigError(
+            f"TLS is configured but the scheduler address {address} is not tls://: "
+            "use the scheduler's tls:// address, or drop the TLS options"
+        )
+
+
 @contextmanager
 def connect(
     scheduler: str | None = None,
@@ -90,6 +105,7 @@ def connect(
     address = scheduler or config.get("scheduler-address")
     sec = security if security is not None else security_from_config()
     if address:
+        _check_protocol(str(address), sec)
         client = Client(address, security=sec, timeout=timeout, set_as_default=False)
         try:
             _check_threads(client)
