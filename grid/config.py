@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,27 @@ def _register() -> None:
 _register()
 
 
+def _kebab(value: Any) -> Any:
+    """A config value with the keys of every mapping in it spelt kebab-case.
+
+    ``DASK_RISKGRID__TLS__CA_FILE`` in the environment when dask is imported (the usual case,
+    ``riskgrid batch``) is stored under ``ca_file`` before our defaults are registered, and
+    ``dask.config.update`` then keeps that spelling: ``dask.config.get`` of a leaf accepts
+    either, but a mapping such as ``riskgrid.tls`` comes back with ``ca_file`` and no ``ca-file``.
+    """
+    if isinstance(value, Mapping):
+        return {str(k).replace("_", "-"): _kebab(v) for k, v in value.items()}
+    return value
+
+
 def get(key: str, default: Any = None) -> Any:
-    """``dask.config.get("riskgrid.<key>")`` (kebab-case keys)."""
-    return dask.config.get(f"riskgrid.{key}", default=default)
+    """``dask.config.get("riskgrid.<key>")``; mappings come back with kebab-case keys."""
+    return _kebab(dask.config.get(f"riskgrid.{key}", default=default))
 
 
 def riskgrid_config() -> dict[str, Any]:
-    """The whole effective ``riskgrid`` configuration (a copy)."""
-    return json.loads(json.dumps(dask.config.get("riskgrid"), default=str))
+    """The whole effective ``riskgrid`` configuration (a copy, kebab-case keys)."""
+    return json.loads(json.dumps(_kebab(dask.config.get("riskgrid")), default=str))
 
 
 def seconds(value: str | float | int) -> float:
