@@ -372,7 +372,7 @@ def test_exit_codes_documented_in_module_docstring() -> None:
         "0  every trade valued",
         "1  some trades failed",
         "2  bad command line",
-        "3  reserved: the compute cluster was lost",
+        "3  the cluster was lost or chunks failed",
         "4  unexpected internal error",
     ]:
         assert line in doc
