@@ -1,0 +1,217 @@
+"""Kernel for swaps: fixed vs IBOR (``IRS``) and fixed vs compounded overnight (``OIS``).
+
+Lowering builds the reference pricer's own QuantLib swap
+(:func:`pricing.products.swaps.build_swap`) and reads its legs, coupon by coupon, into
+:class:`~pricing.kernels.cashflows.Flows` (amounts signed for the holder: the payer pays the
+fixed leg):
+
+* fixed coupons -> their QuantLib amounts on their payment days;
+* IBOR coupons (``BlackIborCouponPricer``, indexed coupons) -> a known amount when the fixing
+  date is before the as-of date, or on it with a fixing in the history; otherwise QuantLib's
+  forecast ``(P(v)/P(e) - 1) / span`` on the index's value and maturity dates of the fixing,
+  i.e. a projected term ``N tau / span * P(v)/P(e) * D(pay)`` and a known amount
+  ``N tau (spread - 1/span)``;
+* compounded overnight coupons (``CompoundingOvernightIndexedCouponPricer``) -> the past fixings
+  compounded into ``K = prod(1 + r_i dt_i)`` at lowering (the as-of date's fixing when it is in
+  the history, as QuantLib does), and the rest by telescoping: ``N K P(v_i)/P(v_n) D(pay)`` plus
+  the known ``N (tau spread - 1)``.
+
+Coupons paid on or before the as-of date are dropped (``includeReferenceDateEvents`` is off in
+:func:`pricing.quantlib_.ql_session`). Discounting is on the currency's OIS curve, projection on
+the index curve; an OIS on the currency's own overnight index reads one curve for both.
+
+Falls back to QuantLib (:class:`~pricing.kernels.base.KernelUnsupported`) when a past fixing is
+missing from the history (the reference pricer then reports QuantLib's "Missing fixing" error),
+and for overnight coupons QuantLib cannot telescope (lookback, lockout, observation shift,
+simple averaging) — none of which the trades can currently ask for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import QuantLib as ql
+from numpy.typing import NDArray
+
+from pricing import conventions
+from pricing import quantlib_ as qa
+from pricing.kernels.base import KernelUnsupported, LoweringContext, days
+from pricing.kernels.cashflows import FlowBatch, Flows, FlowsBuilder, RatesMarket, stack_flows
+from pricing.products.swaps import build_swap
+from pricing.trades import InterestRateSwap, OvernightIndexSwap
+
+__all__ = [
+    "TRADE_TYPES",
+    "LoweredSwap",
+    "SwapBatch",
+    "add_fixed_leg",
+    "add_floating_leg",
+    "discount_key",
+    "ibor_fixing",
+    "lower",
+    "pv",
+    "stack",
+]
+
+TRADE_TYPES = (InterestRateSwap, OvernightIndexSwap)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LoweredSwap:
+    """A swap as discounted cashflows (see :mod:`pricing.kernels.cashflows`)."""
+
+    flows: Flows
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SwapBatch:
+    """Stacked swaps."""
+
+    flows: FlowBatch
+
+
+def discount_key(currency: str) -> str:
+    """The curve key discounting ``currency``: its OIS index (shared with OIS projection)."""
+    return conventions.currency_convention(currency).discount_index
+
+
+def lower(trade: InterestRateSwap | OvernightIndexSwap, ctx: LoweringContext) -> LoweredSwap:
+    """The swap's cashflows, signed for the holder (see the module docstring)."""
+    swap = build_swap(trade, ctx.ql_market)
+    b = FlowsBuilder(discount_key(trade.currency), trade.index)
+    sign = -1.0 if trade.fixed_leg == "PAY" else 1.0
+    add_fixed_leg(b, swap.fixedLeg(), sign, ctx.asof)
+    add_floating_leg(b, swap.floatingLeg(), -sign, ctx, trade.index)
+    return LoweredSwap(b.build())
+
+
+def stack(lowered: Sequence[LoweredSwap]) -> SwapBatch:
+    """Concatenate lowered swaps (column ``i`` of :func:`pv` is ``lowered[i]``)."""
+    return SwapBatch(stack_flows([x.flows for x in lowered]))
+
+
+def pv(batch: SwapBatch, market: RatesMarket) -> NDArray[np.float64]:
+    """PVs ``(market.n, k)`` in the trades' currencies."""
+    return batch.flows.pv(lambda key, d: market.df(key, market.times(d)), market.n)
+
+
+# -- leg lowering, shared with the FRA, cap/floor and swaption kernels ----------------------------
+
+
+def add_fixed_leg(b: FlowsBuilder, leg: ql.Leg, sign: float, asof: dt.date) -> None:
+    """Fixed coupons paid after ``asof``: their amounts times ``sign``."""
+    today = qa.ql_date(asof)
+    for cf in leg:
+        if cf.date() > today:
+            b.known(days(asof, qa.py_date(cf.date())), sign * cf.amount())
+
+
+def add_floating_leg(
+    b: FlowsBuilder, leg: ql.Leg, sign: float, ctx: LoweringContext, index: str
+) -> None:
+    """IBOR or compounded overnight coupons on ``index`` paid after the as-of date, times
+    ``sign``."""
+    today = qa.ql_date(ctx.asof)
+    for cf in leg:
+        if cf.date() <= today:
+            continue
+        pay = days(ctx.asof, qa.py_date(cf.date()))
+        on = ql.as_overnight_indexed_coupon(cf)
+        if on is not None:
+            _overnight_coupon(b, on, pay, sign, ctx, index)
+            continue
+        c = ql.as_floating_rate_coupon(cf)
+        if c is None:
+            raise KernelUnsupported(f"unexpected cashflow on a floating leg: {cf}")
+        n, tau, spread = c.nominal(), c.accrualPeriod(), c.spread()
+        if c.gearing() != 1.0:
+            raise KernelUnsupported(f"floating coupon with gearing {c.gearing()}")
+        fix = ibor_fixing(c, ctx, index)
+        if isinstance(fix, float):
+            b.known(pay, sign * ((fix + spread) * tau * n))
+        else:
+            v, e, span = fix
+            w = n * tau / span
+            b.projected(v, e, pay, sign * w)
+            b.known(pay, sign * (n * tau * spread - w))
+
+
+def ibor_fixing(
+    c: ql.FloatingRateCoupon, ctx: LoweringContext, name: str
+) -> float | tuple[int, int, float]:
+    """The coupon's fixing of index ``name``: known (a float), or what QuantLib forecasts it
+    from.
+
+    A forecast is ``(P(v) / P(e) - 1) / span`` with ``v, e`` the index's value and maturity
+    days of the fixing date and ``span`` the index day count between them (``IborCoupon``
+    with indexed coupons), returned as ``(v, e, span)``.
+    """
+    index = ql.as_iborindex(c.index())
+    fd = c.fixingDate()
+    fixing = _past_fixing(ctx, name, qa.py_date(fd))
+    if fd < qa.ql_date(ctx.asof):
+        if fixing is None:
+            raise KernelUnsupported(f"missing {name} fixing for {qa.py_date(fd)}")
+        return fixing
+    if fixing is not None:  # fixing today, already in the history
+        return fixing
+    v = index.valueDate(fd)
+    e = index.maturityDate(v)
+    span = index.dayCounter().yearFraction(v, e)
+    return days(ctx.asof, qa.py_date(v)), days(ctx.asof, qa.py_date(e)), span
+
+
+def _past_fixing(ctx: LoweringContext, index: str, d: dt.date) -> float | None:
+    """A fixing QuantLib sees in its history (``ql_session`` loads those up to the as-of)."""
+    if d > ctx.asof:
+        return None
+    v = ctx.fixings.get(index, {}).get(d)
+    return None if v is None else float(v)
+
+
+def _overnight_coupon(
+    b: FlowsBuilder,
+    c: ql.OvernightIndexedCoupon,
+    pay: int,
+    sign: float,
+    ctx: LoweringContext,
+    name: str,
+) -> None:
+    if (
+        c.averagingMethod() != ql.RateAveraging.Compound
+        or c.lockoutDays() != 0
+        or c.applyObservationShift()
+        or not c.canApplyTelescopicFormula()
+        or c.gearing() != 1.0
+        or (hasattr(c, "compoundSpreadDaily") and c.compoundSpreadDaily())
+    ):
+        raise KernelUnsupported("overnight coupon QuantLib does not telescope")
+    today = qa.ql_date(ctx.asof)
+    fixing_dates, value_dates, dts = c.fixingDates(), c.valueDates(), c.dt()
+    n = len(fixing_dates)
+    if list(c.interestDates()) != list(value_dates) or c.accrualEndDate() != value_dates[n]:
+        raise KernelUnsupported("overnight coupon whose value dates differ from its interest dates")
+    factor = 1.0
+    i = 0
+    while i < n and fixing_dates[i] <= today:
+        r = _past_fixing(ctx, name, qa.py_date(fixing_dates[i]))
+        if r is None:
+            if fixing_dates[i] < today:
+                raise KernelUnsupported(f"missing {name} fixing for {qa.py_date(fixing_dates[i])}")
+            break  # today's fixing not published yet: forecast it
+        factor *= 1.0 + r * dts[i]
+        i += 1
+    nominal, tau = c.nominal(), c.accrualPeriod()
+    b.known(pay, sign * nominal * (tau * c.spread() - 1.0))
+    if i < n:
+        b.projected(
+            days(ctx.asof, qa.py_date(value_dates[i])),
+            days(ctx.asof, qa.py_date(value_dates[n])),
+            pay,
+            sign * nominal * factor,
+        )
+    else:
+        b.known(pay, sign * nominal * factor)
