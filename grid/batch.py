@@ -114,10 +114,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
         except ClusterConfigError as exc:
             raise UsageError(str(exc)) from None
         except (OSError, TimeoutError) as exc:
-            _lost_manifest(rd, scheduler, exc)
+            why = f"{exc}{_tls_hint(scheduler, exc)}"
+            _lost_manifest(rd, scheduler, f"{type(exc).__name__}: {why}")
             print(
                 f"riskgrid: cannot reach the cluster at {scheduler or 'embedded cluster'}: "
-                f"{exc}; manifest: {rd.manifest}"
+                f"{why}; manifest: {rd.manifest}"
             )
             return EXIT_CLUSTER_LOST
     m = outcome.manifest
@@ -180,7 +181,18 @@ def _summary(cube: Any) -> str:
     return format_table(rows, right=(2, 3, 4, 5))
 
 
-def _lost_manifest(rd: RunDir, scheduler: str | None, exc: BaseException) -> None:
+def _tls_hint(scheduler: str | None, exc: BaseException) -> str:
+    """What an SSL error on a TLS scheduler most likely means (the client's side of a refused
+    handshake reads as an unknown-CA alert or just an EOF, depending on timing)."""
+    if scheduler and scheduler.startswith("tls://") and "SSL" in str(exc):
+        return (
+            " (TLS handshake refused: is --tls-cert signed by the cluster's CA, and "
+            "--tls-ca-file the CA that signed the scheduler's certificate?)"
+        )
+    return ""
+
+
+def _lost_manifest(rd: RunDir, scheduler: str | None, error: str) -> None:
     """Write a manifest saying the cluster could not be reached (the run never started)."""
     rd.root.mkdir(parents=True, exist_ok=True)
     record = RunDir.read_json(rd.run_record) if rd.run_record.exists() else {}
@@ -196,7 +208,7 @@ def _lost_manifest(rd: RunDir, scheduler: str | None, exc: BaseException) -> Non
             cluster={
                 "scheduler": scheduler,
                 "workers": [],
-                "error": f"{type(exc).__name__}: {exc}",
+                "error": error,
             },
             counts={},
             errors=[],
