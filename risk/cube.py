@@ -14,6 +14,10 @@ data variables
     ``error`` (trade) ``""`` when the trade was valued, else ``"field: reason"``.
 attrs
     ``schema_version`` (int, :data:`SCHEMA_VERSION`) and the strings :data:`STR_ATTRS`.
+scenarios (optional)
+    A run under a scenario set adds the dim and index coord ``scenario`` (scenario names; the
+    first is the base) and ``scenario_pv`` / ``scenario_pv_reporting`` (trade, scenario): the PV
+    in every scenario, in trade and reporting currency (converted at each scenario's FX spot).
 
 Variables whose name ends in ``_reporting`` are in the reporting currency and are summed by
 ``cube.risk.by(level)``; they may carry extra dims (a later ``scenario`` dim of P&L vectors is
@@ -45,6 +49,7 @@ __all__ = [
     "DATA_VARS",
     "GREEKS",
     "LEVELS",
+    "SCENARIO_VARS",
     "SCHEMA_VERSION",
     "STR_ATTRS",
     "TRADE_COORDS",
@@ -68,6 +73,11 @@ DATA_VARS: dict[str, tuple[str, ...]] = {
     "pv_reporting": ("trade",),
     "model_greeks": ("trade", "greek"),
     "error": ("trade",),
+}
+#: Optional data variables of runs under a scenario set, and their dims.
+SCENARIO_VARS: dict[str, tuple[str, ...]] = {
+    "scenario_pv": ("trade", "scenario"),
+    "scenario_pv_reporting": ("trade", "scenario"),
 }
 #: Required string attrs (besides the int ``schema_version``).
 STR_ATTRS: tuple[str, ...] = (
@@ -155,6 +165,7 @@ def _dataset(
     attributes: Mapping[str, Sequence[str]],
     data_vars: Mapping[str, tuple[tuple[str, ...], Any]],
     attrs: Mapping[str, Any],
+    scenarios: Sequence[str] | None = None,
 ) -> xr.Dataset:
     missing = [k for k in _ATTRIBUTE_KEYS if k not in attributes]
     if missing:
@@ -166,7 +177,32 @@ def _dataset(
         if len(col) != len(ids):
             raise ValueError(f"attributes: {key} has {len(col)} entries, trade_id {len(ids)}")
         coords[key] = ("trade", col)
+    if scenarios is not None:
+        coords["scenario"] = str_array(scenarios, "scenario")
     return xr.Dataset(dict(data_vars), coords=coords, attrs=_attrs(attrs))
+
+
+def _scenario_vars(
+    n: int,
+    scenarios: Sequence[str] | None,
+    scenario_pv: ArrayLike | None,
+    scenario_pv_reporting: ArrayLike | None,
+) -> dict[str, tuple[tuple[str, ...], Any]]:
+    if scenarios is None:
+        if scenario_pv is not None or scenario_pv_reporting is not None:
+            raise ValueError("scenario_pv needs the scenario names")
+        return {}
+    shape = (n, len(scenarios))
+    out: dict[str, tuple[tuple[str, ...], Any]] = {}
+    for name, values in (
+        ("scenario_pv", scenario_pv),
+        ("scenario_pv_reporting", scenario_pv_reporting),
+    ):
+        arr = np.full(shape, np.nan) if values is None else np.asarray(values, dtype=np.float64)
+        if arr.shape != shape:
+            raise ValueError(f"{name}: shape {arr.shape}, expected {shape}")
+        out[name] = (("trade", "scenario"), arr)
+    return out
 
 
 def build_cube(
@@ -175,6 +211,10 @@ def build_cube(
     pv_reporting: ArrayLike,
     model_greeks: ArrayLike,
     error: Sequence[str],
+    *,
+    scenarios: Sequence[str] | None = None,
+    scenario_pv: ArrayLike | None = None,
+    scenario_pv_reporting: ArrayLike | None = None,
     **attrs: str | dt.date,
 ) -> xr.Dataset:
     """Build and validate a cube from per-trade numpy arrays (built once, never concatenated).
@@ -190,6 +230,8 @@ def build_cube(
         ``n x 6`` array in :data:`GREEKS` order, NaN where absent (see :func:`greek_array`).
     error
         ``""`` per valued trade, else ``"field: reason"``.
+    scenarios, scenario_pv, scenario_pv_reporting
+        Scenario names (base first) and ``n x n_scenarios`` PVs, for runs under a scenario set.
     **attrs
         The :data:`STR_ATTRS` (``asof`` may be a ``datetime.date``); extra attrs are kept.
 
@@ -216,14 +258,21 @@ def build_cube(
             "pv_reporting": (("trade",), _float_vector(pv_reporting, n, "pv_reporting")),
             "model_greeks": (("trade", "greek"), greeks),
             "error": (("trade",), errors),
+            **_scenario_vars(n, scenarios, scenario_pv, scenario_pv_reporting),
         },
         attrs,
+        scenarios,
     )
     validate_cube(ds)
     return ds
 
 
-def cube_template(attributes: Mapping[str, Sequence[str]], **attrs: str | dt.date) -> xr.Dataset:
+def cube_template(
+    attributes: Mapping[str, Sequence[str]],
+    *,
+    scenarios: Sequence[str] | None = None,
+    **attrs: str | dt.date,
+) -> xr.Dataset:
     """A cube of the right shape with NaN values and ``""`` errors, to create a Zarr store
     that workers then fill region by region (see :func:`risk.cube_io.create_store`).
 
@@ -245,8 +294,10 @@ def cube_template(attributes: Mapping[str, Sequence[str]], **attrs: str | dt.dat
             "pv_reporting": (("trade",), np.full(n, np.nan)),
             "model_greeks": (("trade", "greek"), np.full((n, len(GREEKS)), np.nan)),
             "error": (("trade",), errors),
+            **_scenario_vars(n, scenarios, None, None),
         },
         attrs,
+        scenarios,
     )
     validate_cube(ds, complete=False)
     return ds
@@ -319,6 +370,28 @@ def _var_problems(ds: xr.Dataset) -> list[str]:
                 problems.append(f"data variable error: {p}")
         elif var.dtype != np.float64:
             problems.append(f"data variable {name}: dtype {var.dtype}, expected float64")
+    return problems
+
+
+def _scenario_problems(ds: xr.Dataset) -> list[str]:
+    present = [v for v in SCENARIO_VARS if v in ds.data_vars]
+    if "scenario" not in ds.dims:
+        return [f"data variable {v}: needs the scenario dim" for v in present]
+    problems = []
+    if "scenario" not in ds.indexes:
+        problems.append("coord scenario: missing index of scenario names")
+    else:
+        if (p := _string_problem(ds["scenario"].variable)) is not None:
+            problems.append(f"coord scenario: {p}")
+        if not ds.indexes["scenario"].is_unique:
+            problems.append("coord scenario: non-unique scenario names")
+    for name, dims in SCENARIO_VARS.items():
+        if name not in ds.data_vars:
+            problems.append(f"data variable {name}: missing (the cube has a scenario dim)")
+        elif ds[name].dims != dims:
+            problems.append(f"data variable {name}: dims {ds[name].dims}, expected {dims}")
+        elif ds[name].dtype != np.float64:
+            problems.append(f"data variable {name}: dtype {ds[name].dtype}, expected float64")
     return problems
 
 
@@ -399,7 +472,8 @@ def validate_cube(ds: xr.Dataset, *, complete: bool = True) -> None:
     ...
     """
     problems = [f"dim {d}: missing" for d in ("trade", "greek") if d not in ds.dims]
-    problems += _coord_problems(ds) + _var_problems(ds) + _attr_problems(ds.attrs)
+    problems += _coord_problems(ds) + _var_problems(ds) + _scenario_problems(ds)
+    problems += _attr_problems(ds.attrs)
     problems += _value_problems(ds)
     if complete:
         problems += _completeness_problems(ds)
