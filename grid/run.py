@@ -36,9 +36,11 @@ from grid.manifest import library_versions, manifest_skeleton, new_run_id, utc_n
 from grid.plan import Chunk, Plan, plan
 from grid.progress import Progress
 from grid.store import RunDir
-from grid.tasks import ChunkResult, value_chunk
+from grid.tasks import ChunkRequest, ChunkResult, value_chunk
 from pricing.errors import TradeError
+from pricing.kernels.engine import ENGINES
 from pricing.market import MarketSnapshot
+from pricing.scenarios import ScenarioSet
 from pricing.trades import Portfolio
 from risk.cube import GREEKS
 
@@ -72,14 +74,30 @@ class _State:
     computed: int = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """What is computed: currency, engine and scenario set (all part of a run's identity)."""
+
+    reporting_currency: str
+    engine: str
+    scenarios: ScenarioSet | None
+
+    @property
+    def scenario_names(self) -> list[str] | None:
+        return list(self.scenarios.names) if self.scenarios and self.scenarios.n > 1 else None
+
+
 def _run_record(
-    run_id: str, p: Plan, portfolio: Portfolio, snapshot: MarketSnapshot, reporting_currency: str
+    run_id: str, p: Plan, portfolio: Portfolio, snapshot: MarketSnapshot, spec: _Spec
 ) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "created": utc_now(),
         "asof": snapshot.asof.isoformat(),
-        "reporting_currency": reporting_currency,
+        "reporting_currency": spec.reporting_currency,
+        "engine": spec.engine,
+        "scenario_hash": spec.scenarios.content_hash() if spec.scenarios else "",
+        "n_scenarios": spec.scenarios.n if spec.scenarios else 1,
         "portfolio_hash": portfolio.content_hash(),
         "snapshot_hash": snapshot.content_hash,
         "config_hash": config.config_hash(),
@@ -95,6 +113,8 @@ _MUST_MATCH = (
     "snapshot_hash",
     "config_hash",
     "reporting_currency",
+    "engine",
+    "scenario_hash",
     "plan_fingerprint",
 )
 
@@ -104,7 +124,7 @@ def _prepare_dir(
     resume: bool,
     portfolio: Portfolio,
     snapshot: MarketSnapshot,
-    reporting_currency: str,
+    spec: _Spec,
     chunk_size: int | None,
     n_workers: int,
 ) -> tuple[Plan, dict[str, Any], bool]:
@@ -116,7 +136,7 @@ def _prepare_dir(
             )
         old = RunDir.read_json(rd.run_record)
         p = plan(portfolio, chunk_size=int(old["chunk_size"]))
-        new = _run_record(old["run_id"], p, portfolio, snapshot, reporting_currency)
+        new = _run_record(old["run_id"], p, portfolio, snapshot, spec)
         diff = [k for k in _MUST_MATCH if old.get(k) != new.get(k)]
         if diff:
             raise RunDirError(
@@ -127,13 +147,13 @@ def _prepare_dir(
     if resume and rd.root.exists() and any(rd.root.iterdir()):
         raise RunDirError(f"{rd.root} holds no run record (run.json): nothing to resume")
     p = _plan(portfolio, chunk_size, n_workers)
-    record = _run_record(new_run_id(snapshot.asof), p, portfolio, snapshot, reporting_currency)
+    record = _run_record(new_run_id(snapshot.asof), p, portfolio, snapshot, spec)
     from risk.cube import cube_template
     from risk.cube_io import create_store
 
     rd.root.mkdir(parents=True, exist_ok=True)
     attrs = Portfolio(p.trades, portfolio.books, portfolio.firm).trade_attributes()
-    template = cube_template(attrs, **_cube_attrs(record))
+    template = cube_template(attrs, scenarios=spec.scenario_names, **_cube_attrs(record))
     create_store(template, rd.cube, trades_per_chunk=p.chunk_size, overwrite=True)
     RunDir.write_json(rd.run_record, record)  # last: a run exists once its template does
     return p, record, False
@@ -155,7 +175,7 @@ def _cube_attrs(record: dict[str, Any]) -> dict[str, str]:
         "run_id": record["run_id"],
         "asof": record["asof"],
         "reporting_currency": record["reporting_currency"],
-        "engine": str(config.get("engine")),
+        "engine": str(record["engine"]),
         "portfolio_hash": record["portfolio_hash"],
         "snapshot_hash": record["snapshot_hash"],
         "config_hash": record["config_hash"],
@@ -253,6 +273,8 @@ def run_valuation(
     chunk_size: int | None = None,
     load_errors: Sequence[TradeError] = (),
     show_progress: bool | None = None,
+    engine: str | None = None,
+    scenarios: ScenarioSet | None = None,
 ) -> RunOutcome:
     """Value ``portfolio`` under ``snapshot`` on the cluster behind ``client``.
 
@@ -275,6 +297,12 @@ def run_valuation(
         Errors of records that never became trades; they go into the manifest and exit code.
     show_progress
         Progress bar on stderr (default ``riskgrid.progress``).
+    engine
+        ``"vectorised"`` (numpy kernels, QuantLib fallback counted in the manifest) or
+        ``"quantlib"`` (reference); default ``riskgrid.engine``.
+    scenarios
+        A scenario set: the cube then holds every trade's PV in every scenario
+        (``scenario_pv``); default: the base snapshot only.
 
     Returns
     -------
@@ -284,17 +312,23 @@ def run_valuation(
     """
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    reporting = reporting_currency or str(config.get("reporting-currency"))
+    spec = _Spec(
+        reporting_currency or str(config.get("reporting-currency")),
+        engine or str(config.get("engine")),
+        scenarios,
+    )
+    if spec.engine not in ENGINES:
+        raise ValueError(f"unknown engine {spec.engine!r} (known: {', '.join(ENGINES)})")
     workers = worker_summary(client)
     rd = RunDir(out_dir) if out_dir is not None else None
     if rd is not None:
         p, record, resumed = _prepare_dir(
-            rd, resume, portfolio, snapshot, reporting, chunk_size, len(workers)
+            rd, resume, portfolio, snapshot, spec, chunk_size, len(workers)
         )
         done_before = rd.done_chunks()
     else:
         p = _plan(portfolio, chunk_size, len(workers))
-        record = _run_record(new_run_id(snapshot.asof), p, portfolio, snapshot, reporting)
+        record = _run_record(new_run_id(snapshot.asof), p, portfolio, snapshot, spec)
         resumed, done_before = False, {}
     timings["plan"] = time.perf_counter() - t_start
     todo = [c for c in p.chunks if c.chunk_id not in done_before]
@@ -303,15 +337,22 @@ def run_valuation(
     inputs: dict[str, Future] = {}
 
     def rescatter() -> None:
-        inputs["trades"], inputs["snapshot"] = client.scatter(
-            [p.trades, snapshot], broadcast=True, hash=False
+        inputs["trades"], inputs["snapshot"], inputs["scenarios"] = client.scatter(
+            [p.trades, snapshot, scenarios or ScenarioSet.base_only()],
+            broadcast=True,
+            hash=False,
         )
 
     rescatter()
     timings["scatter"] = time.perf_counter() - t0
     retries = int(config.get("retries"))
-    cube_attrs = _cube_attrs(record)
-    run_dir = str(rd.root) if rd is not None else None
+    request = ChunkRequest(
+        spec.reporting_currency,
+        spec.engine,
+        str(rd.root) if rd is not None else None,
+        dict(portfolio.books),
+        _cube_attrs(record),
+    )
     attempt = new_run_id(snapshot.asof).rsplit("-", 1)[1]
 
     def submit(chunk: Chunk) -> Future:
@@ -320,10 +361,8 @@ def run_valuation(
             chunk,
             inputs["trades"],
             inputs["snapshot"],
-            reporting,
-            run_dir,
-            dict(portfolio.books),
-            cube_attrs,
+            inputs["scenarios"],
+            request,
             retries=retries,
             pure=False,
             key=f"riskgrid-{record['run_id']}-{attempt}-chunk-{chunk.chunk_id}",
@@ -359,6 +398,7 @@ def run_valuation(
     for cid in sorted(markers):
         trade_errors.extend(markers[cid]["errors"])
     n_pricing_failed = sum(m["n_failed"] for m in markers.values())
+    fallbacks = [f for cid in sorted(markers) for f in markers[cid].get("fallbacks", [])]
     if exit_code == 0 and state.failed:
         status, exit_code = "incomplete", 3
     elif exit_code == 0 and trade_errors:
@@ -367,7 +407,7 @@ def run_valuation(
     t0 = time.perf_counter()
     cube = None
     if exit_code in (0, 1):
-        cube = _assemble(rd, p, portfolio, state, record)
+        cube = _assemble(rd, p, portfolio, state, record, spec)
     timings["assemble"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     chunk_seconds = [m["seconds"] for m in markers.values()]
@@ -380,7 +420,15 @@ def run_valuation(
         finished=utc_now(),
         inputs={
             k: record[k]
-            for k in ("portfolio_hash", "snapshot_hash", "config_hash", "reporting_currency")
+            for k in (
+                "portfolio_hash",
+                "snapshot_hash",
+                "config_hash",
+                "reporting_currency",
+                "engine",
+                "scenario_hash",
+                "n_scenarios",
+            )
         }
         | {"snapshot_name": snapshot.name, "config": config.riskgrid_config()},
         versions=library_versions(),
@@ -406,7 +454,9 @@ def run_valuation(
             "chunks_computed": state.computed,
             "chunks_failed": len(state.failed),
             "chunks_resubmitted": state.resubmitted,
+            "fell_back_to_quantlib": len(fallbacks),
         },
+        fallbacks=_fallback_summary(fallbacks),
         timings=timings
         | {
             "chunk_seconds_sum": float(sum(chunk_seconds)),
@@ -421,8 +471,21 @@ def run_valuation(
     return RunOutcome(cube, manifest, exit_code)
 
 
+def _fallback_summary(fallbacks: list[dict[str, str]]) -> dict[str, Any]:
+    """Trades the vectorised engine handed to QuantLib: counts by reason, and each trade."""
+    by_reason: dict[str, int] = {}
+    for f in fallbacks:
+        by_reason[f["reason"]] = by_reason.get(f["reason"], 0) + 1
+    return {"count": len(fallbacks), "by_reason": by_reason, "trades": fallbacks}
+
+
 def _assemble(
-    rd: RunDir | None, p: Plan, portfolio: Portfolio, state: _State, record: dict[str, Any]
+    rd: RunDir | None,
+    p: Plan,
+    portfolio: Portfolio,
+    state: _State,
+    record: dict[str, Any],
+    spec: _Spec,
 ) -> xr.Dataset:
     from risk.cube import build_cube
     from risk.cube_io import open_cube
@@ -433,11 +496,26 @@ def _assemble(
     pv, pv_rep = np.full(n, np.nan), np.full(n, np.nan)
     greeks = np.full((n, len(GREEKS)), np.nan)
     error = np.empty(n, dtype=object)
+    names = spec.scenario_names
+    spv = np.full((n, len(names)), np.nan) if names else None
+    spv_rep = np.full((n, len(names)), np.nan) if names else None
     for chunk in p.chunks:
         arrays = state.results[chunk.chunk_id].arrays
         assert arrays is not None  # noqa: S101 - in-memory runs always return arrays
         sl = slice(chunk.start, chunk.stop)
         pv[sl], pv_rep[sl] = arrays["pv"], arrays["pv_reporting"]
         greeks[sl], error[sl] = arrays["model_greeks"], arrays["error"]
+        if spv is not None and spv_rep is not None:
+            spv[sl], spv_rep[sl] = arrays["scenario_pv"], arrays["scenario_pv_reporting"]
     attrs = Portfolio(p.trades, portfolio.books, portfolio.firm).trade_attributes()
-    return build_cube(attrs, pv, pv_rep, greeks, list(error), **_cube_attrs(record))
+    return build_cube(
+        attrs,
+        pv,
+        pv_rep,
+        greeks,
+        list(error),
+        scenarios=names,
+        scenario_pv=spv,
+        scenario_pv_reporting=spv_rep,
+        **_cube_attrs(record),
+    )

@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 
 from grid.plan import Chunk
 from grid.store import RunDir
+from pricing.kernels.engine import value
 from pricing.market import MarketSnapshot
-from pricing.pricer import price
+from pricing.scenarios import ScenarioSet
 from pricing.trades import Portfolio, Trade
-from risk.cube import GREEKS
 
-__all__ = ["ChunkResult", "value_chunk"]
+__all__ = ["ChunkRequest", "ChunkResult", "value_chunk"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,7 @@ class ChunkResult:
     seconds: float
     worker: str
     arrays: dict[str, Any] | None = None
+    fallbacks: tuple[dict[str, str], ...] = ()
 
     def marker(self) -> dict[str, Any]:
         """The done-marker document."""
@@ -49,47 +50,60 @@ class ChunkResult:
             "errors": list(self.errors),
             "seconds": self.seconds,
             "worker": self.worker,
+            "fallbacks": list(self.fallbacks),
         }
 
 
+@dataclasses.dataclass(frozen=True)
+class ChunkRequest:
+    """What every task of a run shares besides the trades and the snapshot."""
+
+    reporting_currency: str
+    engine: str = "quantlib"
+    run_dir: str | None = None
+    books: dict[str, str] = dataclasses.field(default_factory=dict)
+    cube_attrs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
 def _arrays(
-    trades: Sequence[Trade], snapshot: MarketSnapshot, reporting_currency: str
-) -> tuple[dict[str, NDArray[Any]], list[dict[str, str]]]:
-    res = price(trades, snapshot, reporting_currency)
-    n = len(res.results)
-    pv = np.empty(n)
-    pv_rep = np.empty(n)
-    greeks = np.full((n, len(GREEKS)), np.nan)
-    error = np.empty(n, dtype=object)
-    errors = []
-    for i, r in enumerate(res.results):
-        pv[i], pv_rep[i] = r.pv, r.pv_reporting
-        for j, g in enumerate(GREEKS):
-            if g in r.greeks:
-                greeks[i, j] = r.greeks[g]
-        error[i] = "" if r.error is None else f"{r.error.field}: {r.error.reason}"
-        if r.error is not None:
-            errors.append(r.error.to_dict())
-    return {"pv": pv, "pv_reporting": pv_rep, "model_greeks": greeks, "error": error}, errors
+    trades: Sequence[Trade],
+    snapshot: MarketSnapshot,
+    scenarios: ScenarioSet | None,
+    req: ChunkRequest,
+) -> tuple[dict[str, NDArray[Any]], list[dict[str, str]], list[dict[str, str]]]:
+    v = value(trades, snapshot, scenarios, req.reporting_currency, req.engine)  # type: ignore[arg-type]
+    error = np.empty(len(trades), dtype=object)
+    error[:] = [("" if e is None else f"{e.field}: {e.reason}") for e in v.errors]
+    arrays: dict[str, NDArray[Any]] = {
+        "pv": v.pv[:, 0].copy(),
+        "pv_reporting": v.pv_reporting[:, 0].copy(),
+        "model_greeks": v.model_greeks,
+        "error": error,
+    }
+    if scenarios is not None and scenarios.n > 1:
+        arrays["scenario_pv"] = v.pv
+        arrays["scenario_pv_reporting"] = v.pv_reporting
+    errors = [e.to_dict() for e in v.errors if e is not None]
+    fallbacks = [{"trade_id": t, "reason": r} for t, r in v.fallbacks.items()]
+    return arrays, errors, fallbacks
 
 
 def value_chunk(
     chunk: Chunk,
     trades: Sequence[Trade],
     snapshot: MarketSnapshot,
-    reporting_currency: str,
-    run_dir: str | None = None,
-    books: dict[str, str] | None = None,
-    cube_attrs: dict[str, str] | None = None,
+    scenarios: ScenarioSet | None,
+    req: ChunkRequest,
 ) -> ChunkResult:
-    """Value ``trades[chunk.start:chunk.stop]``; write region + marker when ``run_dir`` is set.
+    """Value ``trades[chunk.start:chunk.stop]`` under every scenario; write region + marker
+    when ``req.run_dir`` is set.
 
-    Deterministic: the same chunk gives the same bits on any worker, so retries and
-    recomputation after a lost worker are safe.
+    Deterministic: the same chunk gives the same bits on any worker and in any company of
+    other chunks, so retries and recomputation after a lost worker are safe.
     """
     t0 = time.perf_counter()
     mine = tuple(trades[chunk.start : chunk.stop])
-    arrays, errors = _arrays(mine, snapshot, reporting_currency)
+    arrays, errors, fallbacks = _arrays(mine, snapshot, scenarios, req)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     result = ChunkResult(
         chunk.chunk_id,
@@ -98,20 +112,25 @@ def value_chunk(
         tuple(errors),
         time.perf_counter() - t0,
         worker,
-        arrays=None if run_dir else arrays,
+        arrays=None if req.run_dir else arrays,
+        fallbacks=tuple(fallbacks),
     )
-    if run_dir:
+    if req.run_dir:
         from risk import build_cube, write_region
 
-        rd = RunDir(run_dir)
-        attrs = Portfolio(mine, books or {}).trade_attributes()
+        rd = RunDir(req.run_dir)
+        attrs = Portfolio(mine, req.books).trade_attributes()
+        with_scen = "scenario_pv" in arrays and scenarios is not None
         ds = build_cube(
             attrs,
             arrays["pv"],
             arrays["pv_reporting"],
             arrays["model_greeks"],
             list(arrays["error"]),
-            **(cube_attrs or {}),
+            scenarios=list(scenarios.names) if with_scen and scenarios is not None else None,
+            scenario_pv=arrays.get("scenario_pv"),
+            scenario_pv_reporting=arrays.get("scenario_pv_reporting"),
+            **req.cube_attrs,
         )
         write_region(ds, rd.cube, chunk.start, chunk.stop)
         done = dataclasses.replace(result, seconds=time.perf_counter() - t0)
