@@ -62,7 +62,9 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 _YEAR = 365.0
-_NEWTON_TOL = 1e-12  # on log DF: Newton squares the error, so the next is ~1e-24
+# Newton stops once a step is below this (in log DF): the error left after that step is about
+# |g''/2g'| dx^2 <~ 1e-18, below rounding (g is a sum of exponentials of slopes <~ 2).
+_NEWTON_TOL = 1e-9
 _NEWTON_MAX = 40
 
 
@@ -380,6 +382,152 @@ def lower_helpers(
 
 
 # -- the vectorised bootstrap ---------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """Static work of one pillar (quote-independent; see :func:`_plan`)."""
+
+    final_dates: NDArray[np.intp]  # curve dates whose log DF becomes final before this pillar
+    final_terms: NDArray[np.intp]  # terms whose value becomes final before this pillar
+    final_idx: NDArray[np.intp]  # (F, W) their dates
+    final_pw: F64  # (F, W, 1) their powers
+    final_exo: NDArray[np.intp]  # (F,) their exogenous dates
+    dead: NDArray[np.intp]  # this helper's terms on known dates only
+    a_dead: F64
+    b_dead: F64
+    live: NDArray[np.intp]  # this helper's terms reading the unknown pillar
+    a_live: F64
+    b_live: F64
+    known_idx: NDArray[np.intp]  # (M_live, W) known dates of the live terms (pad: zero row)
+    known_pw: F64  # (M_live, W, 1) their powers
+    alpha_w: F64  # (M_live, 1) sum of power * (1 - w) over the live dates: times y_prev
+    beta: F64  # (M_live,) sum of power * w over the live dates: times x
+    live_exo: NDArray[np.intp]  # (M_live,) exogenous dates of the live terms
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The whole curve's bootstrap as index arrays: distinct dates, distinct terms, steps."""
+
+    date_times: F64  # (U,) distinct curve dates
+    date_seg: NDArray[np.intp]  # (U,) pillar segment of each date (-1 at t = 0)
+    term_idx: NDArray[np.intp]  # (T, W) dates of each term (pad: U, the zero row)
+    term_pw: F64  # (T, W)
+    term_exo: NDArray[np.intp]  # (T,) exogenous date index (pad: E, the row of ones)
+    exo_times: F64  # (E,)
+    steps: tuple[_Step, ...]
+
+
+def _plan(lowered: LoweredCurve) -> _Plan:
+    """Deduplicate the helpers' dates and terms across the curve, and precompute, for every
+    pillar, which terms are already known and how the others depend on the unknown."""
+    hs = lowered.helpers
+    times = lowered.pillar_times
+    u_days = sorted({int(d) for h in hs for d in h.days})
+    e_days = sorted({int(d) for h in hs for d in h.exo_days if d >= 0})
+    ucol = {d: j for j, d in enumerate(u_days)}
+    ecol = {d: j for j, d in enumerate(e_days)}
+    t_u = np.array(u_days, dtype=np.float64) / _YEAR
+    seg = np.searchsorted(times, t_u, side="left")  # smallest pillar j with T_j >= t
+    n_u, n_e = len(u_days), len(e_days)
+    terms: dict[tuple[Any, ...], int] = {}
+    per_helper: list[list[tuple[int, float, float]]] = []
+    for h in hs:
+        rows = []
+        for m in range(len(h.a)):
+            entries = tuple(
+                (ucol[int(h.days[j])], float(h.powers[m, j])) for j in np.flatnonzero(h.powers[m])
+            )
+            exo = ecol[int(h.exo_days[m])] if h.exo_days[m] >= 0 else n_e
+            key = (entries, exo)
+            tid = terms.setdefault(key, len(terms))
+            rows.append((tid, float(h.a[m]), float(h.b[m])))
+        per_helper.append(rows)
+    width = max([1] + [len(k[0]) for k in terms])
+    term_idx = np.full((len(terms), width), n_u, dtype=np.intp)
+    term_pw = np.zeros((len(terms), width))
+    term_exo = np.zeros(len(terms), dtype=np.intp)
+    term_maxt = np.zeros(len(terms))
+    for (entries, exo), tid in terms.items():
+        for w, (j, p) in enumerate(entries):
+            term_idx[tid, w], term_pw[tid, w] = j, p
+        term_exo[tid] = exo
+        term_maxt[tid] = max([t_u[j] for j, _ in entries], default=0.0)
+    # a term is final before pillar k once all its dates are <= T_{k-1}
+    term_step = np.where(term_maxt > 0, np.searchsorted(times, term_maxt, side="left") + 1, 0)
+    needed = np.zeros(len(terms), dtype=bool)
+    steps = []
+    for k, rows in enumerate(per_helper):
+        tids = np.array([r[0] for r in rows], dtype=np.intp)
+        a = np.array([r[1] for r in rows])
+        b = np.array([r[2] for r in rows])
+        dead = term_step[tids] <= k
+        needed[tids[dead]] = True
+        t_prev = times[k - 1] if k else 0.0
+        live = tids[~dead]
+        known_idx = term_idx[live].copy()
+        known_pw = term_pw[live].copy()
+        alpha_w = np.zeros(len(live))
+        beta = np.zeros(len(live))
+        for m, tid in enumerate(live):
+            for w in range(width):
+                j = term_idx[tid, w]
+                if j < n_u and t_u[j] > t_prev:
+                    wt = (t_u[j] - t_prev) / (times[k] - t_prev)
+                    alpha_w[m] += term_pw[tid, w] * (1.0 - wt)
+                    beta[m] += term_pw[tid, w] * wt
+                    known_idx[m, w], known_pw[m, w] = n_u, 0.0
+        steps.append(
+            dict(
+                final_dates=np.flatnonzero(seg == k - 1) if k else np.zeros(0, dtype=np.intp),
+                dead=tids[dead],
+                a_dead=a[dead],
+                b_dead=b[dead],
+                live=live,
+                a_live=a[~dead],
+                b_live=b[~dead],
+                known_idx=known_idx,
+                known_pw=known_pw[:, :, None],
+                alpha_w=alpha_w[:, None],
+                beta=beta,
+                live_exo=term_exo[live],
+            )
+        )
+    out = []
+    for k, st in enumerate(steps):
+        final_terms = np.flatnonzero(needed & (term_step == k))
+        out.append(
+            _Step(
+                final_terms=final_terms,
+                final_idx=term_idx[final_terms],
+                final_pw=term_pw[final_terms][:, :, None],
+                final_exo=term_exo[final_terms],
+                **st,
+            )
+        )
+    return _Plan(
+        date_times=t_u,
+        date_seg=seg,
+        term_idx=term_idx,
+        term_pw=term_pw,
+        term_exo=term_exo,
+        exo_times=np.array(e_days, dtype=np.float64) / _YEAR,
+        steps=tuple(out),
+    )
+
+
+_plans: dict[int, tuple[LoweredCurve, _Plan]] = {}
+
+
+def _plan_of(lowered: LoweredCurve) -> _Plan:
+    hit = _plans.get(id(lowered))
+    if hit is None or hit[0] is not lowered:
+        if len(_plans) > 256:
+            _plans.clear()
+        hit = (lowered, _plan(lowered))
+        _plans[id(lowered)] = hit
+    return hit[1]
+
+
 def bootstrap(
     lowered: LoweredCurve,
     quotes: Sequence[F64 | float],
@@ -405,81 +553,86 @@ def bootstrap(
         ``(S, n_pillars)`` log discount factors, ``S`` the broadcast scenario count of the
         quotes and the discount curve.
     """
+    plan = _plan_of(lowered)
     hs = lowered.helpers
     r = [np.atleast_1d(np.asarray(q, dtype=np.float64)) for q in quotes]
     size = max([len(q) for q in r] + [discount.n if discount is not None else 1])
     times = lowered.pillar_times
-    y = np.zeros((size, len(hs)))
-    for k, h in enumerate(hs):
-        t_prev = times[k - 1] if k else 0.0
-        y_prev = y[:, k - 1] if k else np.zeros(size)
-        td = h.days / _YEAR
-        live = td > t_prev
-        # log DF of the known dates, on the pillars solved so far (QuantLib's interpolation)
-        alpha = np.zeros((size, len(td)))
-        if k and (~live).any():
-            known = LogLinearCurve(np.r_[0.0, times[:k]], np.c_[np.zeros(size), y[:, :k]])
-            alpha[:, ~live] = np.log(known.df(td[~live]))
-        w = (td[live] - t_prev) / (times[k] - t_prev)
-        alpha[:, live] = (1.0 - w) * y_prev[:, None]
-        beta = np.zeros(len(td))
-        beta[live] = w
-        coef = h.a + r[k][:, None] * h.b  # (S or 1, M)
-        exo = h.exo_days >= 0
-        if exo.any():
-            if discount is None:
-                raise MarketDataError(f"curve {lowered.name}: no discount curve for {h.quote_id}")
-            x_df = np.ones((discount.n, len(h.a)))
-            x_df[:, exo] = discount.df(h.exo_days[exo] / _YEAR)
-            coef = coef * x_df
-        coef = np.broadcast_to(coef, (size, len(h.a)))
-        term_live = (h.powers[:, live] != 0).any(axis=1) if live.any() else np.zeros(len(h.a), bool)
-        e_all = alpha @ h.powers.T  # (S, M)
-        const = (coef[:, ~term_live] * np.exp(e_all[:, ~term_live])).sum(axis=1)
-        c = coef[:, term_live]
-        e = e_all[:, term_live]
-        bb = h.powers[term_live] @ beta
-        if c.shape[1] == 0:
+    n_u, n_e = len(plan.date_times), len(plan.exo_times)
+    # scenario axis last: rows are dates / terms, gathered by index
+    log_u = np.zeros((n_u + 1, size))  # row n_u: the padding (log DF 0)
+    x_exo = np.ones((n_e + 1, size))  # row n_e: no exogenous factor
+    if n_e:
+        if discount is None:
+            raise MarketDataError(f"curve {lowered.name}: no discount curve for its swaps")
+        x_exo[:n_e] = discount.df(plan.exo_times).T
+    value = np.zeros((len(plan.term_exo), size))
+    y = np.zeros((len(hs), size))
+    zero = np.zeros(size)
+    for k, (h, st) in enumerate(zip(hs, plan.steps, strict=True)):
+        y_prev = y[k - 1] if k else zero
+        if len(st.final_dates):
+            t0 = times[k - 2] if k >= 2 else 0.0
+            y0 = y[k - 2] if k >= 2 else zero
+            slope = (y_prev - y0) / (times[k - 1] - t0)  # QuantLib's linear interpolation
+            dt_ = plan.date_times[st.final_dates] - t0
+            log_u[st.final_dates] = y0 + slope * dt_[:, None]
+        if len(st.final_terms):
+            e = (log_u[st.final_idx] * st.final_pw).sum(axis=1)
+            value[st.final_terms] = x_exo[st.final_exo] * np.exp(e)
+        rk = r[k]
+        vd = value[st.dead]
+        const = st.a_dead @ vd + rk * (st.b_dead @ vd)
+        if len(st.live) == 0:
             raise MarketDataError(
                 f"curve {lowered.name}: {h.quote_id} does not depend on its pillar"
             )
-        if c.shape[1] == 1:
+        e = (log_u[st.known_idx] * st.known_pw).sum(axis=1) + st.alpha_w * y_prev
+        c = (st.a_live[:, None] + st.b_live[:, None] * rk) * x_exo[st.live_exo]
+        if len(st.live) == 1:
             with np.errstate(invalid="ignore", divide="ignore"):
-                x = (np.log(-const / c[:, 0]) - e[:, 0]) / bb[0]
+                x = (np.log(-const / c[0]) - e[0]) / st.beta[0]
         else:
-            x = _newton(const, c, e, bb, _guess(y, times, k, r[k]))
+            guess = _guess(y, times, k, rk)
+            if size > 1:
+                # Solve the base row, then start every scenario from the first-order solution
+                # around it: the known part (const) is exact, the live terms linearised.
+                x0 = _newton(const[:1], c[:, :1], e[:, :1], st.beta, guess[:1])
+                e0 = np.exp(e[:, :1] + st.beta[:, None] * x0)  # (M, 1)
+                g_x = st.beta @ (c[:, :1] * e0)
+                dg = (const - const[0]) + (e0 * (c * (1.0 + (e - e[:, :1])) - c[:, :1])).sum(0)
+                guess = x0 - dg / g_x
+            x = _newton(const, c, e, st.beta, guess)
         bad = ~np.isfinite(x)
         if bad.any():
             i = int(np.argmax(bad))
-            where = f" in scenario {scenario_names[i]}" if scenario_names and size > 1 else ""
+            where = f" (scenario {scenario_names[i]})" if scenario_names and size > 1 else ""
             raise MarketDataError(
                 f"curve {lowered.name}: bootstrap failed: no solution for {h.quote_id}{where}"
             )
-        y[:, k] = x
-    return y
+        y[k] = x
+    return y.T.copy()
 
 
 def _guess(y: F64, times: F64, k: int, rate: F64) -> F64:
     """Flat-forward extrapolation of the last solved segment (the quote as a rate at first)."""
     if k == 0:
-        return np.broadcast_to(-rate * times[0], y.shape[:1]).copy()
+        return np.broadcast_to(-rate * times[0], y.shape[1:]).copy()
     t0 = times[k - 2] if k >= 2 else 0.0
-    y0 = y[:, k - 2] if k >= 2 else 0.0
-    fwd = (y[:, k - 1] - y0) / (times[k - 1] - t0)
-    return np.asarray(y[:, k - 1] + fwd * (times[k] - times[k - 1]))
+    y0 = y[k - 2] if k >= 2 else 0.0
+    fwd = (y[k - 1] - y0) / (times[k - 1] - t0)
+    return np.asarray(y[k - 1] + fwd * (times[k] - times[k - 1]))
 
 
-def _newton(const: F64, c: F64, e: F64, bb: F64, x: F64) -> F64:
-    """Roots of ``const + sum_m c_m exp(e_m + bb_m x)`` for every scenario (row)."""
+def _newton(const: F64, c: F64, e: F64, beta: F64, x: F64) -> F64:
+    """Roots ``x`` (S,) of ``const + sum_m c_m exp(e_m + beta_m x)`` (``c``, ``e``: (M, S))."""
+    b = beta[:, None]
+    step = math.inf
     for _ in range(_NEWTON_MAX):
-        ex = c * np.exp(e + bb * x[:, None])
-        g = const + ex.sum(axis=1)
-        dg = ex @ bb
-        dx = g / dg
+        ex = c * np.exp(e + b * x)
+        dx = (const + ex.sum(axis=0)) / (beta @ ex)
         x = x - dx
-        if not np.all(np.abs(dx) <= _NEWTON_TOL * np.maximum(1.0, np.abs(x))):
-            continue
-        return x
-    x = x.copy()
-    x[~(np.abs(dx) <= 1e-10)] = math.nan
-    return x
+        step = float(np.max(np.abs(dx)))
+        if step <= _NEWTON_TOL:
+            return x
+    return np.full_like(x, math.nan) if not step < 1e-8 else x
