@@ -26,6 +26,8 @@ from grid.manifest import manifest_skeleton, utc_now
 from grid.report import format_table
 from grid.run import RunDirError, run_valuation
 from grid.store import RunDir
+from pricing.errors import InputFileError
+from pricing.scenarios import load_scenarios
 
 __all__ = ["add_parser", "cmd_batch"]
 
@@ -58,6 +60,17 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) ->
     )
     b.add_argument("--chunk-size", type=int, metavar="N", help="trades per task")
     b.add_argument("--reporting-ccy", metavar="CCY", help="reporting currency (default USD)")
+    b.add_argument(
+        "--engine",
+        choices=("vectorised", "quantlib"),
+        help="numpy kernels with QuantLib fallback, or the QuantLib reference "
+        "(default: riskgrid.engine)",
+    )
+    b.add_argument(
+        "--scenarios",
+        metavar="FILE",
+        help="scenario set (YAML/JSON): value every trade in every scenario",
+    )
     b.add_argument("--tls-ca-file", metavar="FILE", help="CA certificate (TLS clusters)")
     b.add_argument("--tls-cert", metavar="FILE", help="client certificate (TLS clusters)")
     b.add_argument("--tls-key", metavar="FILE", help="client private key (TLS clusters)")
@@ -72,6 +85,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("workers", "n-workers"),
         ("chunk_size", "chunk-size"),
         ("reporting_ccy", "reporting-currency"),
+        ("engine", "engine"),
         ("tls_ca_file", "tls.ca-file"),
         ("tls_cert", "tls.cert"),
         ("tls_key", "tls.key"),
@@ -91,6 +105,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with dask.config.set(_overrides(args)):
         snapshot, loaded = read_inputs(args.portfolio, args.market)
+        scenarios = None
+        if args.scenarios:
+            try:
+                scenarios = load_scenarios(args.scenarios)
+                scenarios.quote_values(snapshot)  # every shift must hit a quote
+            except (InputFileError, ValueError) as exc:
+                raise UsageError(f"cannot use scenario file {args.scenarios}: {exc}") from None
         rd = RunDir(args.out)
         if args.replace:
             rd.clear()
@@ -108,6 +129,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                     rd.root,
                     resume=args.resume,
                     load_errors=loaded.errors,
+                    scenarios=scenarios,
                 )
         except RunDirError as exc:
             raise UsageError(str(exc)) from None

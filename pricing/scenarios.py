@@ -25,14 +25,17 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from pricing.errors import InputFileError, read_text
 from pricing.market import MarketSnapshot, ShiftType, Shock, tenor_date
 from pricing.quotes import parse_quote_id
+from pricing.yaml_ import YAMLError, load_yaml
 
-__all__ = ["NEUTRAL", "ScenarioSet", "ScenarioShift"]
+__all__ = ["NEUTRAL", "ScenarioSet", "ScenarioShift", "load_scenarios"]
 
 #: The shift value that leaves a quote unchanged, per shift type.
 NEUTRAL = {"ABSOLUTE": 0.0, "RELATIVE": 0.0, "MULTIPLY": 1.0}
@@ -133,6 +136,35 @@ class ScenarioSet:
                     q = np.full(self.n, base.quotes[k], dtype=np.float64)
                 out[k] = _shifted(base, k, q, s.shift, v)
         return out
+
+
+def load_scenarios(path: str | Path) -> ScenarioSet:
+    """Read a scenario set from YAML or JSON.
+
+    Format: ``{"names": ["base", "usd+25", ...], "shifts": [{"pattern": "IR.USD.*",
+    "shift": "ABSOLUTE", "values": [0.0, 0.0025, ...]}, ...]}``; scenario 0 is the base.
+    Raises :class:`~pricing.errors.InputFileError` naming the file and what is wrong.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such file")
+    text = read_text(p)
+    try:
+        doc = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text)
+    except (json.JSONDecodeError, YAMLError) as exc:
+        raise InputFileError(f"{p}: not valid {p.suffix[1:].upper() or 'YAML'}: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("names"), list):
+        raise InputFileError(f"{p}: expected a mapping with 'names' and 'shifts'")
+    try:
+        return ScenarioSet.from_shifts(
+            [str(n) for n in doc["names"]],
+            [
+                (str(s["pattern"]), str(s["shift"]).upper(), list(s["values"]))  # type: ignore[misc]
+                for s in doc.get("shifts") or []
+            ],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(f"{p}: {exc}") from None
 
 
 def _shifted(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from pricing.errors import InputFileError
 from pricing.market import MarketSnapshot
-from pricing.scenarios import ScenarioSet
+from pricing.scenarios import ScenarioSet, load_scenarios
 
 
 def _set() -> ScenarioSet:
@@ -55,3 +58,35 @@ def test_hash_and_base_only() -> None:
     assert _set().content_hash() == _set().content_hash()
     assert ScenarioSet.base_only().n == 1
     assert ScenarioSet.base_only().content_hash() != _set().content_hash()
+
+
+def test_load_scenarios_file(tmp_path: Path, demo_snapshot: MarketSnapshot) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "names: [base, usd+25, spx-10]\n"
+        "shifts:\n"
+        "  - {pattern: 'IR.USD.*', shift: absolute, values: [0, 0.0025, 0]}\n"
+        "  - {pattern: EQ.SPX.SPOT, shift: RELATIVE, values: [0, 0, -0.1]}\n"
+    )
+    s = load_scenarios(p)
+    assert s.names == ("base", "usd+25", "spx-10")
+    assert s.snapshot(2, demo_snapshot)["EQ.SPX.SPOT"] == demo_snapshot["EQ.SPX.SPOT"] * 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            "names: [a, b]\nshifts: [{pattern: 'IR.*', shift: ABSOLUTE, values: [0.1, 0]}]\n",
+            "scenario 0 is the base",
+        ),
+        ("names: [a, b]\nshifts: [{pattern: 'IR.*', values: [0, 1]}]\n", "shift"),
+        ("[1, 2]\n", "expected a mapping"),
+        ("names: [a\n", "not valid YAML"),
+    ],
+)
+def test_bad_scenario_files(tmp_path: Path, text: str, why: str) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(text)
+    with pytest.raises(InputFileError, match=why):
+        load_scenarios(p)
