@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from pricing import conventions
 from pricing import quantlib_ as qa
-from pricing.kernels.base import KernelUnsupported, LoweringContext, days
+from pricing.kernels.base import KernelUnsupported, LoweringContext
 from pricing.kernels.cashflows import FlowBatch, Flows, FlowsBuilder, RatesMarket, stack_flows
 from pricing.products.swaps import build_swap
 from pricing.trades import InterestRateSwap, OvernightIndexSwap
@@ -101,12 +101,18 @@ def pv(batch: SwapBatch, market: RatesMarket) -> NDArray[np.float64]:
 # -- leg lowering, shared with the FRA, cap/floor and swaption kernels ----------------------------
 
 
+def _day0(asof: dt.date) -> int:
+    """QuantLib serial number of the as-of date (day offsets are serial differences)."""
+    return int(qa.ql_date(asof).serialNumber())
+
+
 def add_fixed_leg(b: FlowsBuilder, leg: ql.Leg, sign: float, asof: dt.date) -> None:
     """Fixed coupons paid after ``asof``: their amounts times ``sign``."""
-    today = qa.ql_date(asof)
+    day0 = _day0(asof)
     for cf in leg:
-        if cf.date() > today:
-            b.known(days(asof, qa.py_date(cf.date())), sign * cf.amount())
+        pay = cf.date().serialNumber() - day0
+        if pay > 0:
+            b.known(pay, sign * cf.amount())
 
 
 def add_floating_leg(
@@ -114,13 +120,16 @@ def add_floating_leg(
 ) -> None:
     """IBOR or compounded overnight coupons on ``index`` paid after the as-of date, times
     ``sign``."""
-    today = qa.ql_date(ctx.asof)
+    day0 = _day0(ctx.asof)
+    overnight = conventions.index_convention(index).is_overnight
     for cf in leg:
-        if cf.date() <= today:
+        pay = cf.date().serialNumber() - day0
+        if pay <= 0:
             continue
-        pay = days(ctx.asof, qa.py_date(cf.date()))
-        on = ql.as_overnight_indexed_coupon(cf)
-        if on is not None:
+        if overnight:
+            on = ql.as_overnight_indexed_coupon(cf)
+            if on is None:
+                raise KernelUnsupported(f"unexpected cashflow on an overnight leg: {cf}")
             _overnight_coupon(b, on, pay, sign, ctx, index)
             continue
         c = ql.as_floating_rate_coupon(cf)
@@ -149,19 +158,20 @@ def ibor_fixing(
     days of the fixing date and ``span`` the index day count between them (``IborCoupon``
     with indexed coupons), returned as ``(v, e, span)``.
     """
-    index = ql.as_iborindex(c.index())
+    day0 = _day0(ctx.asof)
     fd = c.fixingDate()
-    fixing = _past_fixing(ctx, name, qa.py_date(fd))
-    if fd < qa.ql_date(ctx.asof):
-        if fixing is None:
+    f = fd.serialNumber() - day0
+    if f <= 0:
+        fixing = _past_fixing(ctx, name, qa.py_date(fd))
+        if fixing is not None:  # past, or today's already published
+            return fixing
+        if f < 0:
             raise KernelUnsupported(f"missing {name} fixing for {qa.py_date(fd)}")
-        return fixing
-    if fixing is not None:  # fixing today, already in the history
-        return fixing
+    index = ql.as_iborindex(c.index())
     v = index.valueDate(fd)
     e = index.maturityDate(v)
     span = index.dayCounter().yearFraction(v, e)
-    return days(ctx.asof, qa.py_date(v)), days(ctx.asof, qa.py_date(e)), span
+    return v.serialNumber() - day0, e.serialNumber() - day0, span
 
 
 def _past_fixing(ctx: LoweringContext, index: str, d: dt.date) -> float | None:
@@ -182,36 +192,37 @@ def _overnight_coupon(
 ) -> None:
     if (
         c.averagingMethod() != ql.RateAveraging.Compound
+        or c.fixingDays() != 0  # lookback
         or c.lockoutDays() != 0
         or c.applyObservationShift()
         or not c.canApplyTelescopicFormula()
         or c.gearing() != 1.0
-        or (hasattr(c, "compoundSpreadDaily") and c.compoundSpreadDaily())
+        or c.compoundSpreadDaily()
     ):
         raise KernelUnsupported("overnight coupon QuantLib does not telescope")
-    today = qa.ql_date(ctx.asof)
-    fixing_dates, value_dates, dts = c.fixingDates(), c.valueDates(), c.dt()
-    n = len(fixing_dates)
-    if list(c.interestDates()) != list(value_dates) or c.accrualEndDate() != value_dates[n]:
-        raise KernelUnsupported("overnight coupon whose value dates differ from its interest dates")
-    factor = 1.0
-    i = 0
-    while i < n and fixing_dates[i] <= today:
-        r = _past_fixing(ctx, name, qa.py_date(fixing_dates[i]))
-        if r is None:
-            if fixing_dates[i] < today:
-                raise KernelUnsupported(f"missing {name} fixing for {qa.py_date(fixing_dates[i])}")
-            break  # today's fixing not published yet: forecast it
-        factor *= 1.0 + r * dts[i]
-        i += 1
+    day0 = _day0(ctx.asof)
+    start = c.rateComputationStartDate().serialNumber() - day0  # valueDates().front()
+    end = c.rateComputationEndDate().serialNumber() - day0  # valueDates().back()
     nominal, tau = c.nominal(), c.accrualPeriod()
+    factor = 1.0
+    if start <= 0:  # in progress: compound the published fixings (QuantLib's pricer loop)
+        fixing_dates, value_dates, dts = c.fixingDates(), c.valueDates(), c.dt()
+        n = len(fixing_dates)
+        fixed = [d.serialNumber() - day0 for d in fixing_dates]
+        i = 0
+        while i < n and fixed[i] <= 0:
+            r = _past_fixing(ctx, name, qa.py_date(fixing_dates[i]))
+            if r is None:
+                if fixed[i] < 0:
+                    raise KernelUnsupported(
+                        f"missing {name} fixing for {qa.py_date(fixing_dates[i])}"
+                    )
+                break  # today's fixing not published yet: forecast it
+            factor *= 1.0 + r * dts[i]
+            i += 1
+        if i == n:
+            b.known(pay, sign * nominal * (factor + tau * c.spread() - 1.0))
+            return
+        start = value_dates[i].serialNumber() - day0
     b.known(pay, sign * nominal * (tau * c.spread() - 1.0))
-    if i < n:
-        b.projected(
-            days(ctx.asof, qa.py_date(value_dates[i])),
-            days(ctx.asof, qa.py_date(value_dates[n])),
-            pay,
-            sign * nominal * factor,
-        )
-    else:
-        b.known(pay, sign * nominal * factor)
+    b.projected(start, end, pay, sign * nominal * factor)

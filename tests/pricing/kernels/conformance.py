@@ -49,6 +49,8 @@ __all__ = [
 #: ``|kernel - reference| <= max(absolute, relative * |reference|)``.
 Tolerance = Callable[[Trade], tuple[float, float]]
 MarketFactory = Callable[[MarketSnapshot, ScenarioSet], Any]
+#: What :func:`lower_all` returns: module name -> (module, trade positions, lowered), fallbacks.
+Lowered = tuple[dict[str, tuple[Any, list[int], list[Any]]], dict[str, str]]
 
 
 def scale_of(trade: Trade) -> float:
@@ -88,6 +90,7 @@ class Conformance:
     errors: dict[str, str]
     kernel_seconds: float
     reference_seconds: float
+    lowered: Lowered | None = dataclasses.field(default=None, repr=False)
 
     def differences(self, tolerance: Tolerance) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(|kernel - reference|, allowed)``; NaN on one side only counts as infinite."""
@@ -163,9 +166,7 @@ class Conformance:
             raise AssertionError(self.report(tolerance))
 
 
-def lower_all(
-    trades: Sequence[Trade], base: MarketSnapshot
-) -> tuple[dict[str, tuple[Any, list[int], list[Any]]], dict[str, str]]:
+def lower_all(trades: Sequence[Trade], base: MarketSnapshot) -> Lowered:
     """Lower ``trades``: module name -> (module, trade positions, lowered), and fallbacks."""
     groups: dict[str, tuple[Any, list[int], list[Any]]] = {}
     fallbacks: dict[str, str] = {}
@@ -192,10 +193,11 @@ def kernel_values(
     base: MarketSnapshot,
     scenarios: ScenarioSet,
     market_factory: MarketFactory | None = None,
+    lowered: Lowered | None = None,
 ) -> tuple[NDArray[np.float64], dict[str, str], float]:
     """Kernel PVs ``(n, k)`` (NaN for fallbacks), the fallbacks, and the kernel-only seconds
-    (stack + market + pv, lowering excluded)."""
-    groups, fallbacks = lower_all(trades, base)
+    (stack + market + pv, lowering excluded); ``lowered`` reuses :func:`lower_all`'s result."""
+    groups, fallbacks = lowered if lowered is not None else lower_all(trades, base)
     out = np.full((scenarios.n, len(trades)), np.nan)
     t0 = time.perf_counter()
     if market_factory is None:
@@ -236,11 +238,20 @@ def run_conformance(
     ids = [t.trade_id for t in trades]
     if len(set(ids)) != len(ids):
         raise ValueError("trade ids must be unique")
-    kernel, fallbacks, k_sec = kernel_values(trades, base, scenarios, market_factory)
+    lowered = lower_all(trades, base)
+    kernel, fallbacks, k_sec = kernel_values(trades, base, scenarios, market_factory, lowered)
     t0 = time.perf_counter()
     ref, errors = reference_values(trades, base, scenarios)
     return Conformance(
-        trades, scenarios, kernel, ref, fallbacks, errors, k_sec, time.perf_counter() - t0
+        trades,
+        scenarios,
+        kernel,
+        ref,
+        fallbacks,
+        errors,
+        k_sec,
+        time.perf_counter() - t0,
+        lowered,
     )
 
 
