@@ -15,8 +15,9 @@ Both take ``sign`` = +1 for a call (cap, payer) and -1 for a put (floor, receive
 over every argument, and return the undiscounted value (multiply by the discounted accrual or
 the annuity). The normal CDF is computed as QuantLib's ``CumulativeNormalDistribution`` does,
 ``0.5 * (1 + erf(x / sqrt 2))``, with an accurate tail (``ndtr``) where that is <= 1e-8 (QuantLib
-switches to an asymptotic series there): the same rounding as QuantLib in the body, so deep
-out-of-the-money values agree to ~1e-16 of the forward.
+switches to an asymptotic series there): the same cancellation as QuantLib in the body, so the
+two agree to an ulp of 1 (3e-16) and option values to ~1e-16 of the forward, deep out of the
+money included.
 """
 
 from __future__ import annotations
