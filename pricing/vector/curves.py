@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -253,8 +253,14 @@ class _Terms:
     def day(self, d: ql.Date) -> int:
         return int(d - self.asof)
 
-    def add(self, dates: Mapping[int, int], a: float = 0.0, b: float = 0.0, exo: int = -1) -> None:
-        key = (*sorted((d, p) for d, p in dates.items() if p != 0 and d != 0), (-1, exo))
+    def add(
+        self, dates: Sequence[tuple[ql.Date, int]], a: float = 0.0, b: float = 0.0, exo: int = -1
+    ) -> None:
+        """Add ``(a + quote b) X(exo) prod DF(date)^power``; DF(as-of) = 1 is left out."""
+        powers: dict[int, int] = {}
+        for d, p in dates:
+            powers[self.day(d)] = powers.get(self.day(d), 0) + p
+        key = (*sorted((d, p) for d, p in powers.items() if p != 0 and d != 0), (-1, exo))
         acc = self.rows.setdefault(key, [0.0, 0.0])
         acc[0] += a
         acc[1] += b
@@ -289,8 +295,8 @@ def _lower_rate(h: Any, t: _Terms, day_count: str) -> None:
     ``DF(s)/DF(e) - (1 + r tau)`` (the index forecast QuantLib's helpers use)."""
     s, e = h.earliestDate(), h.maturityDate()
     tau = qa.day_counter(day_count).yearFraction(s, e)
-    t.add({t.day(s): 1, t.day(e): -1}, a=1.0)
-    t.add({}, a=-1.0, b=-tau)
+    t.add([(s, 1), (e, -1)], a=1.0)
+    t.add([], a=-1.0, b=-tau)
 
 
 def _lower_ois(qid: str, h: Any, t: _Terms, asof: dt.date) -> None:
@@ -312,16 +318,16 @@ def _lower_ois(qid: str, h: Any, t: _Terms, asof: dt.date) -> None:
                 raise MarketDataError(f"{qid}: missing fixing on {qa.py_date(fix[i])}")
             factor *= 1.0 + index.pastFixing(fix[i]) * dts[i]
             i += 1
-        p = t.day(c.date())
+        p = c.date()
         nominal = c.nominal()
         if i < n:
-            t.add({t.day(vals[i]): 1, t.day(vals[n]): -1, p: 1}, a=factor * nominal)
-            t.add({p: 1}, a=-nominal)
+            t.add([(vals[i], 1), (vals[n], -1), (p, 1)], a=factor * nominal)
+            t.add([(p, 1)], a=-nominal)
         else:
-            t.add({p: 1}, a=(factor - 1.0) * nominal)
+            t.add([(p, 1)], a=(factor - 1.0) * nominal)
     for cf in swap.fixedLeg():
         c = ql.as_fixed_rate_coupon(cf)
-        t.add({t.day(c.date()): 1}, b=-c.accrualPeriod() * c.nominal())
+        t.add([(c.date(), 1)], b=-c.accrualPeriod() * c.nominal())
 
 
 def _lower_swap(h: Any, t: _Terms, asof: dt.date) -> None:
@@ -337,17 +343,17 @@ def _lower_swap(h: Any, t: _Terms, asof: dt.date) -> None:
         # a fixing in the past, or today's when stored, is known (QuantLib's IborCoupon)
         known = qa.py_date(fd) < asof or (qa.py_date(fd) == asof and _has_fixing(idx, fd))
         if known:
-            t.add({}, a=c.amount(), exo=p)
+            t.add([], a=c.amount(), exo=p)
             continue
         v = idx.valueDate(fd)
         e = ql.as_iborindex(idx).maturityDate(v)
         span = idx.dayCounter().yearFraction(v, e)
         k = c.accrualPeriod() * c.nominal() / span
-        t.add({t.day(v): 1, t.day(e): -1}, a=k, exo=p)
-        t.add({}, a=-k, exo=p)
+        t.add([(v, 1), (e, -1)], a=k, exo=p)
+        t.add([], a=-k, exo=p)
     for cf in swap.fixedLeg():
         c = ql.as_fixed_rate_coupon(cf)
-        t.add({}, b=-c.accrualPeriod() * c.nominal(), exo=t.day(c.date()))
+        t.add([], b=-c.accrualPeriod() * c.nominal(), exo=t.day(c.date()))
 
 
 def lower_helpers(

@@ -86,11 +86,7 @@ class ScenarioMarket:
             q: v for q, v in values.items() if not np.all(v == base.quotes[q])
         }
         self._memo: dict[tuple[str, str], Any] = {}
-        self._groups: dict[tuple[str, ...], dict[str, QuoteKey]] = {}
-        for qid in base.quotes:
-            k = parse_quote_id(qid)
-            group = (k.cls, k.sub, k.name) if k.cls in ("IR", "VOL") else (k.cls, k.name)
-            self._groups.setdefault(group, {})[qid] = k
+        self._groups = _quote_groups(base)
 
     # -- basics -----------------------------------------------------------------------------------
     def _get(self, kind: str, name: str, build: Callable[[], R]) -> R:
@@ -439,6 +435,26 @@ class ScenarioMarket:
                     f"{self._where(bad)}"
                 )
         return (flat[0] if flat else None), grid
+
+
+_groups_cache: OrderedDict[str, dict[tuple[str, ...], dict[str, QuoteKey]]] = OrderedDict()
+
+
+def _quote_groups(base: MarketSnapshot) -> dict[tuple[str, ...], dict[str, QuoteKey]]:
+    """Quote ids grouped as in ``QlMarket`` (by curve, vol family and name), cached per
+    snapshot content (parsing every id is the larger part of a small market's set-up)."""
+    key = base.content_hash
+    hit = _groups_cache.get(key)
+    if hit is None:
+        hit = {}
+        for qid in base.quotes:
+            k = parse_quote_id(qid)
+            group = (k.cls, k.sub, k.name) if k.cls in ("IR", "VOL") else (k.cls, k.name)
+            hit.setdefault(group, {})[qid] = k
+        _groups_cache[key] = hit
+        while len(_groups_cache) > 8:
+            _groups_cache.popitem(last=False)
+    return hit
 
 
 def _stack(cols: list[F64]) -> F64:
