@@ -15,9 +15,9 @@ Lowering builds the reference pricer's underlying swap
 ``t_ex`` is the ACT/365F time to the expiry date and ``sigma`` the vol at ``(t_ex, L)`` with
 ``L`` QuantLib's swap length of the underlying: the floating schedule's first to last date in
 months, ``(end - start) / 365.25 * 12`` rounded to the closest whole month
-(``SwaptionVolatilityStructure::swapLength``), floored at one month — not the nominal
-``swap_tenor``, which it equals only up to date rolling. ``formula`` is Bachelier for normal vols
-and shifted Black for lognormal ones (:mod:`pricing.kernels.formulas`).
+(``SwaptionVolatilityStructure::swapLength``), floored at one month. For tenors in months or
+years this is the nominal ``swap_tenor``; for tenors in days or weeks it is not. ``formula``
+is Bachelier for normal vols and shifted Black for lognormal ones (:mod:`pricing.kernels.formulas`).
 
 Falls back to QuantLib when the underlying would start before the expiry (QuantLib's engine
 refuses it; the convention's settlement days make it impossible today).
