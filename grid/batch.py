@@ -100,7 +100,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch; returns the exit code."""
-    from grid.cli import EXIT_CLUSTER_LOST, UsageError, read_inputs
+    from grid.cli import EXIT_CLUSTER_LOST, EXIT_USAGE, UsageError, read_inputs
 
     t0 = time.perf_counter()
     with dask.config.set(_overrides(args)):
@@ -136,13 +136,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
         except ClusterConfigError as exc:
             raise UsageError(str(exc)) from None
         except (OSError, TimeoutError) as exc:
-            why = f"{exc}{_tls_hint(scheduler, exc)}"
-            _lost_manifest(rd, scheduler, f"{type(exc).__name__}: {why}")
+            hint = _tls_hint(scheduler, exc)
+            why = f"{exc}{hint}"
+            # A refused TLS handshake is a credentials problem, not a lost cluster: resuming
+            # will not help until the certificates are fixed (exit 2, status "refused").
+            refused = bool(hint)
+            _lost_manifest(rd, scheduler, f"{type(exc).__name__}: {why}", refused)
             print(
                 f"riskgrid: cannot reach the cluster at {scheduler or 'embedded cluster'}: "
                 f"{why}; manifest: {rd.manifest}"
             )
-            return EXIT_CLUSTER_LOST
+            return EXIT_USAGE if refused else EXIT_CLUSTER_LOST
     m = outcome.manifest
     c = m["counts"]
     if m["errors"]:
@@ -214,16 +218,17 @@ def _tls_hint(scheduler: str | None, exc: BaseException) -> str:
     return ""
 
 
-def _lost_manifest(rd: RunDir, scheduler: str | None, error: str) -> None:
-    """Write a manifest saying the cluster could not be reached (the run never started)."""
+def _lost_manifest(rd: RunDir, scheduler: str | None, error: str, refused: bool = False) -> None:
+    """Write a manifest saying the cluster could not be reached or refused our credentials
+    (the run never started)."""
     rd.root.mkdir(parents=True, exist_ok=True)
     record = RunDir.read_json(rd.run_record) if rd.run_record.exists() else {}
     RunDir.write_json(
         rd.manifest,
         manifest_skeleton(
             run_id=record.get("run_id"),
-            status="cluster-lost",
-            exit_code=3,
+            status="refused" if refused else "cluster-lost",
+            exit_code=2 if refused else 3,
             asof=record.get("asof"),
             created=record.get("created"),
             finished=utc_now(),

@@ -18,7 +18,8 @@ __all__ = ["EXIT_CODES", "library_versions", "new_run_id"]
 EXIT_CODES = {
     0: "complete: every trade valued",
     1: "complete-with-errors: some trades failed (the others are valued and written)",
-    2: "usage: bad command line, unreadable input file, or a run directory that does not match",
+    2: "usage: bad command line, unreadable input file, a run directory that does not match, "
+    "or a cluster refusing our TLS credentials",
     3: "incomplete: the cluster was lost or chunks failed after retries (resume with --resume)",
     4: "internal error",
 }

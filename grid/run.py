@@ -394,6 +394,8 @@ def run_valuation(
     timings["compute"] = time.perf_counter() - t0
 
     markers = {**done_before, **{k: r.marker() for k, r in state.results.items()}}
+    if rd is not None:  # markers on disk also count chunks whose result never reached us
+        markers = {**markers, **rd.done_chunks()}
     trade_errors = [e.to_dict() for e in load_errors]
     for cid in sorted(markers):
         trade_errors.extend(markers[cid]["errors"])
