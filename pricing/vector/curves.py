@@ -603,11 +603,15 @@ def bootstrap(
             if size > 1:
                 # Solve the base row, then start every scenario from the first-order solution
                 # around it: the known part (const) is exact, the live terms linearised.
-                x0 = _newton(const[:1], c[:, :1], e[:, :1], st.beta, guess[:1])
-                e0 = np.exp(e[:, :1] + st.beta[:, None] * x0)  # (M, 1)
-                g_x = st.beta @ (c[:, :1] * e0)
-                dg = (const - const[0]) + (e0 * (c * (1.0 + (e - e[:, :1])) - c[:, :1])).sum(0)
-                guess = x0 - dg / g_x
+                x0 = _newton_one(
+                    float(const[0]), c[:, 0].tolist(), e[:, 0].tolist(), st.beta.tolist(), guess[0]
+                )
+                if math.isfinite(x0):  # else: the flat-forward start, and let Newton report
+                    e0 = np.exp(e[:, :1] + st.beta[:, None] * x0)  # (M, 1)
+                    g_x = st.beta @ (c[:, :1] * e0)
+                    de = 1.0 + (e - e[:, :1])
+                    dg = (const - const[0]) + (e0 * (c * de - c[:, :1])).sum(axis=0)
+                    guess = x0 - dg / g_x
             x = _newton(const, c, e, st.beta, guess)
         bad = ~np.isfinite(x)
         if bad.any():
@@ -630,15 +634,39 @@ def _guess(y: F64, times: F64, k: int, rate: F64) -> F64:
     return np.asarray(y[k - 1] + fwd * (times[k] - times[k - 1]))
 
 
+def _newton_one(const: float, c: list[float], e: list[float], beta: list[float], x: float) -> float:
+    """:func:`_newton` for one scenario in plain floats (a handful of terms: numpy's call
+    overhead would dominate)."""
+    terms = list(zip(c, e, beta, strict=True))
+    try:
+        for _ in range(_NEWTON_MAX):
+            g, dg = const, 0.0
+            for ci, ei, bi in terms:
+                v = ci * math.exp(ei + bi * x)
+                g += v
+                dg += bi * v
+            dx = g / dg
+            x -= dx
+            if abs(dx) <= _NEWTON_TOL:
+                return x
+    except (OverflowError, ZeroDivisionError):
+        pass
+    return math.nan
+
+
 def _newton(const: F64, c: F64, e: F64, beta: F64, x: F64) -> F64:
     """Roots ``x`` (S,) of ``const + sum_m c_m exp(e_m + beta_m x)`` (``c``, ``e``: (M, S))."""
     b = beta[:, None]
     step = math.inf
+    ex = np.empty(np.broadcast_shapes(c.shape, e.shape))
     for _ in range(_NEWTON_MAX):
-        ex = c * np.exp(e + b * x)
+        np.multiply(b, x, out=ex)
+        ex += e
+        np.exp(ex, out=ex)
+        ex *= c
         dx = (const + ex.sum(axis=0)) / (beta @ ex)
         x = x - dx
-        step = float(np.max(np.abs(dx)))
+        step = float(np.abs(dx).max())
         if step <= _NEWTON_TOL:
             return x
     return np.full_like(x, math.nan) if not step < 1e-8 else x

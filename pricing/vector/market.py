@@ -19,6 +19,18 @@ Bootstrapped curves take their instruments (dates, accruals, known fixings) from
 rate helpers of the base snapshot, built once inside its ``ql_session`` and cached per as-of
 date, curve quote set and fixings (:func:`clear_lowering_cache`).
 
+Departures from the API in VECTOR.md (additions only, plus two behaviours to know):
+
+* additions: :meth:`ScenarioMarket.quote` / :meth:`~ScenarioMarket.moves` (a quote over the
+  scenarios), :meth:`~ScenarioMarket.fx_base_curve`; ``curve()`` accepts a currency code like
+  ``df()``; ``df`` takes times of any shape (``(S, *t.shape)``); ``equity_vol`` takes strikes
+  of shape ``(k,)`` or ``(S, k)``.
+* a failure that only some scenarios hit raises for the whole market (naming the first such
+  scenario), where QuantLib would fail only those scenarios' trades;
+* ``swaption_vol`` / ``cap_vol`` return the vol shift as a float: a ``VOLSHIFT`` quote that
+  moves across scenarios raises ``MarketDataError`` (the vol type cannot change, and no
+  kernel expects a shift per scenario).
+
 >>> from pricing.demo import demo_market
 >>> from pricing.scenarios import ScenarioSet
 >>> s = ScenarioSet.from_shifts(["base", "up"], [("IR.USD.SOFR.*", "ABSOLUTE", [0.0, 0.01])])
