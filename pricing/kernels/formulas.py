@@ -22,6 +22,9 @@ money included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf, ndtr
@@ -39,7 +42,10 @@ def norm_cdf(x: NDArray[np.float64]) -> NDArray[np.float64]:
     [0.5, 0.158655253931457, 0.0]
     """
     x = np.asarray(x, dtype=np.float64)
-    out = np.asarray(0.5 * (1.0 + erf(x * _SQRT1_2)), dtype=np.float64)
+    out = np.multiply(x, _SQRT1_2)
+    erf(out, out=out)
+    out += 1.0
+    out *= 0.5
     tail = out <= 1e-8
     if tail.any():
         if out.ndim:
@@ -47,6 +53,18 @@ def norm_cdf(x: NDArray[np.float64]) -> NDArray[np.float64]:
         else:
             out = np.asarray(ndtr(x), dtype=np.float64)
     return out
+
+
+def _arrays(*xs: ArrayLike) -> list[NDArray[np.float64]]:
+    return [np.asarray(x, dtype=np.float64) for x in xs]
+
+
+def _replace(
+    out: NDArray[np.float64], mask: NDArray[np.bool_], value: Callable[[], ArrayLike]
+) -> Any:
+    """``np.where(mask, value(), out)``; nothing computed when no element is masked (the usual
+    case)."""
+    return np.where(mask, value(), out) if np.any(mask) else out
 
 
 def black(
@@ -72,21 +90,27 @@ def black(
     >>> round(float(black(1.0, 0.03, 0.03, 0.2)), 12)  # ATM: F (2 N(s/2) - 1)
     0.002389670237
     """
-    w = np.asarray(sign, dtype=np.float64)
-    k0 = np.asarray(strike, dtype=np.float64)
-    f0 = np.asarray(forward, dtype=np.float64)
-    sd = np.asarray(std_dev, dtype=np.float64)
-    disp = np.asarray(displacement, dtype=np.float64)
+    w, k0, f0, sd, disp = _arrays(sign, strike, forward, std_dev, displacement)
+    shape = np.broadcast_shapes(w.shape, k0.shape, f0.shape, sd.shape, disp.shape)
+    if shape == ():
+        return black(*(np.reshape(a, 1) for a in (w, k0, f0, sd, disp))).reshape(())
     f = f0 + disp
     k = k0 + disp
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(f / k) / sd + 0.5 * sd
+        d1 = f / k
+        np.log(d1, out=d1)
+        d1 /= sd
+        d1 += 0.5 * sd
         d2 = d1 - sd
-        out = w * (f * norm_cdf(w * d1) - k * norm_cdf(w * d2))
-    out = np.where(k == 0.0, np.where(w > 0, f, 0.0), out)
-    out = np.where(sd == 0.0, np.maximum((f0 - k0) * w, 0.0), out)
-    valid = (disp >= 0.0) & (k >= 0.0) & (f > 0.0) & (sd >= 0.0)
-    return np.where(valid, out, np.nan)
+        d1 *= w
+        d2 *= w
+        out = f * norm_cdf(d1)
+        out -= k * norm_cdf(d2)
+        out *= w
+    out = _replace(out, k == 0.0, lambda: np.where(w > 0, f, 0.0))
+    out = _replace(out, sd == 0.0, lambda: np.maximum((f0 - k0) * w, 0.0))
+    invalid = (disp < 0.0) | (k < 0.0) | ~(f > 0.0) | ~(sd >= 0.0)
+    return np.asarray(_replace(out, invalid, lambda: np.nan), dtype=np.float64)
 
 
 def bachelier(
@@ -106,11 +130,20 @@ def bachelier(
     >>> round(float(bachelier(1.0, 0.03, 0.03, 0.01)), 15)  # ATM: s / sqrt(2 pi)
     0.003989422804014
     """
-    w = np.asarray(sign, dtype=np.float64)
-    sd = np.asarray(std_dev, dtype=np.float64)
-    d = (np.asarray(forward, dtype=np.float64) - np.asarray(strike, dtype=np.float64)) * w
+    w, k, f, sd = _arrays(sign, strike, forward, std_dev)
+    if np.broadcast_shapes(w.shape, k.shape, f.shape, sd.shape) == ():
+        return bachelier(*(np.reshape(a, 1) for a in (w, k, f, sd))).reshape(())
+    d = f - k
+    d = d * w
     with np.errstate(divide="ignore", invalid="ignore"):
         h = d / sd
-        out = sd * (_INV_SQRT_2PI * np.exp(-0.5 * h * h)) + d * norm_cdf(h)
-    out = np.where(sd == 0.0, np.maximum(d, 0.0), out)
-    return np.where(sd >= 0.0, out, np.nan)
+        out = norm_cdf(h)
+        out *= d
+        h *= h
+        h *= -0.5
+        np.exp(h, out=h)
+        h *= _INV_SQRT_2PI
+        h *= sd
+        out += h
+    out = _replace(out, sd == 0.0, lambda: np.maximum(d, 0.0))
+    return np.asarray(_replace(out, ~(sd >= 0.0), lambda: np.nan), dtype=np.float64)
