@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pricing.errors import TradeError
-from pricing.pricer import PricingResults, TradeResult
+from pricing.pricer import PricingResults, TradeResult, merge_errors
 from pricing.trades import Portfolio
 
 __all__ = ["NOT_LOADED", "format_table", "load_failures", "summary_table"]
@@ -44,13 +44,7 @@ def load_failures(errors: Iterable[TradeError]) -> list[TradeResult]:
             groups.append([e])
     out = []
     for g in groups:
-        err = (
-            g[0]
-            if len(g) == 1
-            else TradeError(
-                g[0].trade_id, ",".join(e.field for e in g), "; ".join(e.reason for e in g)
-            )
-        )
+        err = merge_errors(g)
         out.append(TradeResult(err.trade_id, "", "", "", _NAN, _NAN, error=err))
     return out
 

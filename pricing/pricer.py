@@ -23,7 +23,14 @@ from pricing.products import pricer_for
 from pricing.quantlib_ import ql_session
 from pricing.trades import Portfolio, Trade
 
-__all__ = ["RESULT_COLUMNS", "PricingResults", "TradeResult", "price"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "PricingResults",
+    "TradeResult",
+    "check_trade",
+    "merge_errors",
+    "price",
+]
 
 NAN = float("nan")
 RESULT_COLUMNS = ("trade_id", "book", "product", "currency", "pv", "pv_reporting", "error")
@@ -158,29 +165,40 @@ def _safe_ccy(trade: Trade) -> str:
         return ""
 
 
-def value_trade(trade: Trade, market: QlMarket, reporting_currency: str) -> TradeResult:
-    """Value one trade on an already-built market (inside a ``ql_session``)."""
+def merge_errors(errors: Sequence[TradeError]) -> TradeError:
+    """One error record for a trade with several problems (fields and reasons joined)."""
+    if len(errors) == 1:
+        return errors[0]
+    return TradeError(
+        errors[0].trade_id, ",".join(e.field for e in errors), "; ".join(e.reason for e in errors)
+    )
+
+
+def check_trade(trade: Trade, market: QlMarket) -> TradeError | None:
+    """Everything that must hold before a trade is valued, whatever the engine: its terms at
+    the as-of date, a pricer for its product, and every market requirement it lists."""
     errors = trade.check(market.asof)
     if errors:
-        return _failed(
-            trade,
-            errors[0]
-            if len(errors) == 1
-            else TradeError(
-                trade.trade_id,
-                ",".join(e.field for e in errors),
-                "; ".join(e.reason for e in errors),
-            ),
-        )
+        return merge_errors(errors)
     try:
         module = pricer_for(trade.product)
     except KeyError:
-        return _failed(
-            trade, TradeError(trade.trade_id, "product", f"no pricer for product {trade.product}")
-        )
+        return TradeError(trade.trade_id, "product", f"no pricer for product {trade.product}")
     try:
         for req in module.requirements(trade):
             market.require(req)
+    except MarketDataError as exc:
+        return TradeError(trade.trade_id, "market", str(exc))
+    return None
+
+
+def value_trade(trade: Trade, market: QlMarket, reporting_currency: str) -> TradeResult:
+    """Value one trade on an already-built market (inside a ``ql_session``)."""
+    error = check_trade(trade, market)
+    if error is not None:
+        return _failed(trade, error)
+    module = pricer_for(trade.product)
+    try:
         fx = market.fx_rate(trade.currency, reporting_currency)
     except MarketDataError as exc:
         return _failed(trade, TradeError(trade.trade_id, "market", str(exc)))

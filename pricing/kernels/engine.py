@@ -30,8 +30,7 @@ from pricing.errors import MarketDataError, TradeError
 from pricing.kernels import kernel_for
 from pricing.kernels.base import KernelUnsupported, LoweringContext
 from pricing.market import MarketSnapshot
-from pricing.pricer import price
-from pricing.products import pricer_for
+from pricing.pricer import check_trade, price
 from pricing.quantlib_ import ql_session
 from pricing.scenarios import ScenarioSet
 from pricing.trades import Trade
@@ -117,30 +116,6 @@ def _fixings_key(base: MarketSnapshot) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _check(trade: Trade, qm: QlMarket) -> TradeError | None:
-    errors = trade.check(qm.asof)
-    if errors:
-        return (
-            errors[0]
-            if len(errors) == 1
-            else TradeError(
-                trade.trade_id,
-                ",".join(e.field for e in errors),
-                "; ".join(e.reason for e in errors),
-            )
-        )
-    try:
-        module = pricer_for(trade.product)
-    except KeyError:
-        return TradeError(trade.trade_id, "product", f"no pricer for product {trade.product}")
-    try:
-        for req in module.requirements(trade):
-            qm.require(req)
-    except MarketDataError as exc:
-        return TradeError(trade.trade_id, "market", str(exc))
-    return None
-
-
 def value(
     trades: Iterable[Trade],
     base: MarketSnapshot,
@@ -181,7 +156,7 @@ def value(
         qm = build_market(base)
         ok = []
         for i, t in enumerate(seq):
-            errors[i] = _check(t, qm)
+            errors[i] = check_trade(t, qm)
             if errors[i] is None:
                 ok.append(i)
         if engine == "quantlib":
