@@ -21,6 +21,7 @@ stay scalar: nothing is rebuilt per scenario for them.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import math
@@ -126,7 +127,7 @@ class ScenarioSet:
         """
         out: dict[str, NDArray[np.float64]] = {}
         for s in self.shifts:
-            hit = [k for k in base.quotes if s.shock(0).matches(k)]
+            hit = [k for k in base.quotes if fnmatch.fnmatchcase(k, s.pattern)]
             if not hit:
                 raise ValueError(f"scenario shift {s.pattern!r} matches no quote in the snapshot")
             v = np.asarray(s.values, dtype=np.float64)
