@@ -97,9 +97,8 @@ def black(
     f = f0 + disp
     k = k0 + disp
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = f / k
-        np.log(d1, out=d1)
-        d1 /= sd
+        d1 = np.log(f / k)
+        d1 = d1 / sd  # the full broadcast shape from here on
         d1 += 0.5 * sd
         d2 = d1 - sd
         d1 *= w

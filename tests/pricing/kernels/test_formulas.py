@@ -121,3 +121,19 @@ def test_monotonicity(k: float, f: float, s: float, bump: float) -> None:
         assert float(fn(1.0, k, f, sd * 1.1)) >= base_c - tol
         assert float(fn(-1.0, k, f + bump, sd)) <= base_p + tol
         assert float(fn(-1.0, k + bump, f, sd)) >= base_p - tol
+
+
+def test_broadcasting() -> None:
+    """Forwards per option (k, 1) against std devs per option and scenario (k, S), and the
+    other way round: the same values as the fully expanded arrays."""
+    rng = np.random.default_rng(1)
+    f, k = rng.uniform(0.01, 0.05, (4, 1)), rng.uniform(0.01, 0.05, (4, 1))
+    sd = rng.uniform(0.05, 0.5, (4, 3))
+    w = np.array([[1.0], [-1.0], [1.0], [-1.0]])
+    full = np.broadcast_to
+    for fn, s in ((black, sd), (bachelier, sd / 50)):
+        want = fn(full(w, s.shape), full(k, s.shape), full(f, s.shape), s)
+        assert np.array_equal(fn(w, k, f, s), want)
+        f_full = f * np.array([[1.0, 1.1, 0.9]])  # forwards moving per scenario, one std dev
+        want = fn(full(w, s.shape), full(k, s.shape), f_full, full(s[:, :1], s.shape))
+        assert np.array_equal(fn(w, k, f_full, s[:, :1]), want)
