@@ -5,7 +5,7 @@ Lowering reads the caplets of the reference pricer's QuantLib cap
 (QuantLib's engines drop the others) its payment day, accrual ``N tau``, fixing day and the
 fixing itself — known (past, or today's when published: QuantLib's ``IborCoupon`` rule), or the
 forecast ``(P(v)/P(e) - 1) / span`` on the index's value and maturity days, exactly as for
-swaps (:func:`pricing.kernels.swaps.ibor_fixing`).
+swaps (:class:`pricing.kernels.swaps.IborFixings`).
 
 The kernel values, like ``BlackCapFloorEngine`` / ``BachelierCapFloorEngine`` with a constant
 vol::
@@ -28,11 +28,10 @@ import numpy as np
 import QuantLib as ql
 from numpy.typing import NDArray
 
-from pricing import quantlib_ as qa
 from pricing.kernels.base import LoweringContext, days
 from pricing.kernels.cashflows import RatesMarket
 from pricing.kernels.formulas import bachelier, black
-from pricing.kernels.swaps import discount_key, ibor_fixing
+from pricing.kernels.swaps import IborFixings, discount_key
 from pricing.products.base import side_sign
 from pricing.products.capfloor import build_capfloor
 from pricing.trades import CapFloor
@@ -105,20 +104,15 @@ class CapBatch:
 def lower(trade: CapFloor, ctx: LoweringContext) -> LoweredCap:
     """The live caplets of the cap/floor (see the module docstring)."""
     cap = build_capfloor(trade, ctx.ql_market)
-    today = qa.ql_date(ctx.asof)
+    fixings = IborFixings(ctx, trade.index)
     rows: list[tuple[int, float, int, float, int, int, float]] = []
     for cf in cap.floatingLeg():
-        if cf.date() <= today:
+        pay = cf.date().serialNumber() - fixings.day0
+        if pay <= 0:
             continue
         c = ql.as_floating_rate_coupon(cf)
-        fix = ibor_fixing(c, ctx, trade.index)
-        fd = days(ctx.asof, qa.py_date(c.fixingDate()))
-        acc = c.nominal() * c.accrualPeriod()
-        pay = days(ctx.asof, qa.py_date(cf.date()))
-        if isinstance(fix, float):
-            rows.append((pay, acc, fd, fix, 0, 0, 1.0))
-        else:
-            rows.append((pay, acc, fd, np.nan, fix[0], fix[1], fix[2]))
+        f, fix, v, e, span = fixings.of(c)
+        rows.append((pay, c.nominal() * c.accrualPeriod(), f, fix, v, e, span))
     a = np.array(rows, dtype=np.float64).reshape(-1, 7)
     return LoweredCap(
         trade.currency,
@@ -132,9 +126,9 @@ def lower(trade: CapFloor, ctx: LoweringContext) -> LoweredCap:
         a[:, 1].copy(),
         a[:, 2].astype(np.int32),
         a[:, 3].copy(),
-        a[:, 4].astype(np.int32),
-        a[:, 5].astype(np.int32),
-        a[:, 6].copy(),
+        np.maximum(a[:, 4], 0).astype(np.int32),
+        np.maximum(a[:, 5], 0).astype(np.int32),
+        np.where(np.isnan(a[:, 3]), a[:, 6], 1.0),
     )
 
 

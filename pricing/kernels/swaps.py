@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,7 +38,6 @@ import QuantLib as ql
 from numpy.typing import NDArray
 
 from pricing import conventions
-from pricing import quantlib_ as qa
 from pricing.kernels.base import KernelUnsupported, LoweringContext
 from pricing.kernels.cashflows import FlowBatch, Flows, FlowsBuilder, RatesMarket, stack_flows
 from pricing.products.swaps import build_swap
@@ -45,12 +45,12 @@ from pricing.trades import InterestRateSwap, OvernightIndexSwap
 
 __all__ = [
     "TRADE_TYPES",
+    "IborFixings",
     "LoweredSwap",
     "SwapBatch",
     "add_fixed_leg",
     "add_floating_leg",
     "discount_key",
-    "ibor_fixing",
     "lower",
     "pv",
     "stack",
@@ -101,9 +101,13 @@ def pv(batch: SwapBatch, market: RatesMarket) -> NDArray[np.float64]:
 # -- leg lowering, shared with the FRA, cap/floor and swaption kernels ----------------------------
 
 
+#: QuantLib's day 0: ``serialNumber(d) == (d - _EPOCH).days``.
+_EPOCH = dt.date(1899, 12, 30)
+
+
 def _day0(asof: dt.date) -> int:
     """QuantLib serial number of the as-of date (day offsets are serial differences)."""
-    return int(qa.ql_date(asof).serialNumber())
+    return (asof - _EPOCH).days
 
 
 def add_fixed_leg(b: FlowsBuilder, leg: ql.Leg, sign: float, asof: dt.date) -> None:
@@ -121,57 +125,78 @@ def add_floating_leg(
     """IBOR or compounded overnight coupons on ``index`` paid after the as-of date, times
     ``sign``."""
     day0 = _day0(ctx.asof)
-    overnight = conventions.index_convention(index).is_overnight
+    if conventions.index_convention(index).is_overnight:
+        checked = False
+        for cf in leg:
+            pay = cf.date().serialNumber() - day0
+            if pay > 0:
+                on = ql.as_overnight_indexed_coupon(cf)
+                if on is None:
+                    raise KernelUnsupported(f"unexpected cashflow on an overnight leg: {cf}")
+                if not checked:  # leg-wide settings, one constructor: check the first coupon
+                    _check_telescopic(on)
+                    checked = True
+                _overnight_coupon(b, on, pay, sign, ctx, index)
+        return
+    fixings = IborFixings(ctx, index)
     for cf in leg:
         pay = cf.date().serialNumber() - day0
         if pay <= 0:
             continue
-        if overnight:
-            on = ql.as_overnight_indexed_coupon(cf)
-            if on is None:
-                raise KernelUnsupported(f"unexpected cashflow on an overnight leg: {cf}")
-            _overnight_coupon(b, on, pay, sign, ctx, index)
-            continue
         c = ql.as_floating_rate_coupon(cf)
-        if c is None:
-            raise KernelUnsupported(f"unexpected cashflow on a floating leg: {cf}")
+        if c is None or c.gearing() != 1.0:
+            raise KernelUnsupported(f"unexpected cashflow on an IBOR leg: {cf}")
         n, tau, spread = c.nominal(), c.accrualPeriod(), c.spread()
-        if c.gearing() != 1.0:
-            raise KernelUnsupported(f"floating coupon with gearing {c.gearing()}")
-        fix = ibor_fixing(c, ctx, index)
-        if isinstance(fix, float):
+        _, fix, v, e, span = fixings.of(c)
+        if v < 0:
             b.known(pay, sign * ((fix + spread) * tau * n))
         else:
-            v, e, span = fix
             w = n * tau / span
             b.projected(v, e, pay, sign * w)
             b.known(pay, sign * (n * tau * spread - w))
 
 
-def ibor_fixing(
-    c: ql.FloatingRateCoupon, ctx: LoweringContext, name: str
-) -> float | tuple[int, int, float]:
-    """The coupon's fixing of index ``name``: known (a float), or what QuantLib forecasts it
-    from.
+#: (index, fixing serial) -> (value serial, maturity serial, spanning time): pure calendar
+#: arithmetic of the index conventions, shared by every trade and as-of date.
+_FORECAST_DATES: dict[tuple[str, int], tuple[int, int, float]] = {}
 
-    A forecast is ``(P(v) / P(e) - 1) / span`` with ``v, e`` the index's value and maturity
-    days of the fixing date and ``span`` the index day count between them (``IborCoupon``
-    with indexed coupons), returned as ``(v, e, span)``.
+
+class IborFixings:
+    """The fixings of one IBOR index's coupons, as QuantLib's ``IborCoupon`` (indexed coupons)
+    gets them: from the history when the fixing date is before the as-of date, or on it and
+    published; otherwise forecast as ``(P(v) / P(e) - 1) / span`` with ``v, e`` the index's
+    value and maturity dates of the fixing date and ``span`` the index day count between them.
     """
-    day0 = _day0(ctx.asof)
-    fd = c.fixingDate()
-    f = fd.serialNumber() - day0
-    if f <= 0:
-        fixing = _past_fixing(ctx, name, qa.py_date(fd))
-        if fixing is not None:  # past, or today's already published
-            return fixing
-        if f < 0:
-            raise KernelUnsupported(f"missing {name} fixing for {qa.py_date(fd)}")
-    index = ql.as_iborindex(c.index())
-    v = index.valueDate(fd)
-    e = index.maturityDate(v)
-    span = index.dayCounter().yearFraction(v, e)
-    return v.serialNumber() - day0, e.serialNumber() - day0, span
+
+    def __init__(self, ctx: LoweringContext, name: str) -> None:
+        self.ctx, self.name = ctx, name
+        self.day0 = _day0(ctx.asof)
+        self.history = ctx.fixings.get(name, {})
+        self.index = ctx.ql_market.index(name)
+        self.day_counter = self.index.dayCounter()
+
+    def of(self, c: ql.FloatingRateCoupon) -> tuple[int, float, int, int, float]:
+        """``(fixing day, known fixing, v, e, span)``: the fixing known (``v = e = -1``), or
+        NaN and the forecast's value/maturity days and spanning time."""
+        day0 = self.day0
+        fd = c.fixingDate()
+        serial = fd.serialNumber()
+        f = serial - day0
+        if f <= 0:
+            d = _EPOCH + dt.timedelta(days=serial)
+            fixing = self.history.get(d)
+            if fixing is not None:  # past, or today's already published
+                return f, float(fixing), -1, -1, 0.0
+            if f < 0:
+                raise KernelUnsupported(f"missing {self.name} fixing for {d}")
+        key = (self.name, serial)
+        hit = _FORECAST_DATES.get(key)
+        if hit is None:
+            v = self.index.valueDate(fd)
+            e = self.index.maturityDate(v)
+            hit = (v.serialNumber(), e.serialNumber(), self.day_counter.yearFraction(v, e))
+            _FORECAST_DATES[key] = hit
+        return f, math.nan, hit[0] - day0, hit[1] - day0, hit[2]
 
 
 def _past_fixing(ctx: LoweringContext, index: str, d: dt.date) -> float | None:
@@ -182,14 +207,8 @@ def _past_fixing(ctx: LoweringContext, index: str, d: dt.date) -> float | None:
     return None if v is None else float(v)
 
 
-def _overnight_coupon(
-    b: FlowsBuilder,
-    c: ql.OvernightIndexedCoupon,
-    pay: int,
-    sign: float,
-    ctx: LoweringContext,
-    name: str,
-) -> None:
+def _check_telescopic(c: ql.OvernightIndexedCoupon) -> None:
+    """Compounded, no lookback/lockout/observation shift, unit gearing, simple spread."""
     if (
         c.averagingMethod() != ql.RateAveraging.Compound
         or c.fixingDays() != 0  # lookback
@@ -200,6 +219,16 @@ def _overnight_coupon(
         or c.compoundSpreadDaily()
     ):
         raise KernelUnsupported("overnight coupon QuantLib does not telescope")
+
+
+def _overnight_coupon(
+    b: FlowsBuilder,
+    c: ql.OvernightIndexedCoupon,
+    pay: int,
+    sign: float,
+    ctx: LoweringContext,
+    name: str,
+) -> None:
     day0 = _day0(ctx.asof)
     start = c.rateComputationStartDate().serialNumber() - day0  # valueDates().front()
     end = c.rateComputationEndDate().serialNumber() - day0  # valueDates().back()
@@ -208,17 +237,19 @@ def _overnight_coupon(
     if start <= 0:  # in progress: compound the published fixings (QuantLib's pricer loop)
         fixing_dates, value_dates, dts = c.fixingDates(), c.valueDates(), c.dt()
         n = len(fixing_dates)
-        fixed = [d.serialNumber() - day0 for d in fixing_dates]
+        history = ctx.fixings.get(name, {})
         i = 0
-        while i < n and fixed[i] <= 0:
-            r = _past_fixing(ctx, name, qa.py_date(fixing_dates[i]))
+        while i < n:
+            serial = fixing_dates[i].serialNumber()
+            if serial > day0:
+                break
+            d = _EPOCH + dt.timedelta(days=serial)
+            r = history.get(d)
             if r is None:
-                if fixed[i] < 0:
-                    raise KernelUnsupported(
-                        f"missing {name} fixing for {qa.py_date(fixing_dates[i])}"
-                    )
+                if serial < day0:
+                    raise KernelUnsupported(f"missing {name} fixing for {d}")
                 break  # today's fixing not published yet: forecast it
-            factor *= 1.0 + r * dts[i]
+            factor *= 1.0 + float(r) * dts[i]
             i += 1
         if i == n:
             b.known(pay, sign * nominal * (factor + tau * c.spread() - 1.0))

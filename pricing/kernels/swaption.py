@@ -104,9 +104,11 @@ def lower(trade: Swaption, ctx: LoweringContext) -> LoweredSwaption:
         raise KernelUnsupported("underlying swap starts before the swaption's expiry")
     disc = discount_key(trade.currency)
     ann = FlowsBuilder(disc)
+    day0 = today.serialNumber()
     for c in fixed:
-        if c.date() > today:
-            ann.known(days(ctx.asof, qa.py_date(c.date())), c.nominal() * c.accrualPeriod())
+        pay = c.date().serialNumber() - day0
+        if pay > 0:
+            ann.known(pay, c.nominal() * c.accrualPeriod())
     flt = FlowsBuilder(disc, trade.index)
     add_floating_leg(flt, swap.floatingLeg(), 1.0, ctx, trade.index)
     sched = swap.floatingSchedule()
