@@ -16,7 +16,9 @@ coupon with known factor ``K`` so far and first unfixed value date ``s`` is ``w 
 :func:`stack_flows` concatenates the flows of many trades into :class:`FlowBatch` groups (one
 per discount/projection curve pair) and :meth:`FlowBatch.pv` values them (PITFALLS 24-25):
 discount factors once per distinct day, known amounts as one sparse ``[trade x day]`` matrix
-product, projected terms in cache-sized chunks of trades reduced by small sparse matrices.
+product, projected terms computed once per distinct ``(start, end, pay)`` triple (trades on the
+same schedule share them; built in cache-sized chunks) and summed per trade by a second sparse
+product.
 """
 
 from __future__ import annotations
@@ -151,8 +153,9 @@ class FlowGroup:
 
     ``rows`` are the trades' positions in the batch; ``disc_days``/``proj_days`` the distinct
     days each curve is read on (one merged axis when both are the same curve); ``known`` the
-    sparse ``[trade x disc day]`` amounts; the projected terms (indices into the day arrays)
-    are sorted by trade, trade ``i`` owning terms ``term_ptr[i]:term_ptr[i + 1]``.
+    sparse ``[trade x disc day]`` amounts. Projected terms are deduplicated: the distinct
+    ``(start, end, pay)`` triples (indices into the day arrays; trades on the same schedule
+    share them) and the sparse ``[trade x triple]`` weights ``projected``.
     """
 
     discount: str
@@ -164,8 +167,7 @@ class FlowGroup:
     t_start: NDArray[np.int64]
     t_end: NDArray[np.int64]
     t_pay: NDArray[np.int64]
-    weight: FloatArray
-    term_ptr: NDArray[np.int64]
+    projected: sp.csr_array
 
     def pv(self, df: DfFn) -> FloatArray:
         """PVs ``(k_group, S)`` of the group's trades (S = 1 when no curve moves)."""
@@ -173,45 +175,22 @@ class FlowGroup:
             return np.zeros((len(self.rows), 1))
         D = np.ascontiguousarray(df(self.discount, self.disc_days).T)  # (days, S)
         out = np.asarray(self.known @ D, dtype=np.float64)
-        if len(self.weight) == 0:
+        n_terms = len(self.t_start)
+        if n_terms == 0:
             return out
         if self.projection == self.discount:
             P = D
         else:
             P = np.ascontiguousarray(df(self.projection, self.proj_days).T)
         s = max(D.shape[1], P.shape[1])
-        if out.shape[1] < s:
-            out = np.repeat(out, s, axis=1)
-        same = D.shape[1] == P.shape[1]
-        for r0, r1 in _chunks(self.term_ptr, s):
-            j0, j1 = int(self.term_ptr[r0]), int(self.term_ptr[r1])
-            g = P[self.t_start[j0:j1]]
-            g /= P[self.t_end[j0:j1]]
-            if same:
-                g *= D[self.t_pay[j0:j1]]
-            else:
-                g = g * D[self.t_pay[j0:j1]]
-            w = sp.csr_array(
-                (self.weight[j0:j1], np.arange(j1 - j0), self.term_ptr[r0 : r1 + 1] - j0),
-                shape=(r1 - r0, j1 - j0),
-            )
-            out[r0:r1] += w @ g
-        return out
-
-
-def _chunks(ptr: NDArray[np.int64], s: int) -> list[tuple[int, int]]:
-    """Consecutive row ranges holding about ``_CHUNK_ELEMENTS / s`` terms each (>= 1 row)."""
-    budget = max(64, _CHUNK_ELEMENTS // max(1, s))
-    k = len(ptr) - 1
-    out = []
-    r0 = 0
-    while r0 < k:
-        r1 = int(np.searchsorted(ptr, ptr[r0] + budget, side="right")) - 1
-        r1 = min(max(r1, r0 + 1), k)
-        if ptr[r1] > ptr[r0]:
-            out.append((r0, r1))
-        r0 = r1
-    return out
+        g = np.empty((n_terms, s))  # the distinct terms P(s)/P(e)*D(p), built in small chunks
+        step = max(64, _CHUNK_ELEMENTS // s)
+        for j0 in range(0, n_terms, step):
+            j1 = min(j0 + step, n_terms)
+            part = g[j0:j1]
+            np.divide(P[self.t_start[j0:j1]], P[self.t_end[j0:j1]], out=part)
+            part *= D[self.t_pay[j0:j1]]
+        return np.asarray(out + self.projected @ g, dtype=np.float64)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -267,6 +246,13 @@ def _group(disc: str, proj: str, rows: NDArray[np.int64], flows: list[Flows]) ->
         (amount, (np.repeat(np.arange(k), n_known), pay_idx)), shape=(k, len(disc_days))
     )
     known.sum_duplicates()
+    # distinct projected terms: one key per (start, end, pay) triple
+    n_p, n_d = max(1, len(proj_days)), max(1, len(disc_days))
+    triples, term = np.unique((s_idx * n_p + e_idx) * n_d + tpay_idx, return_inverse=True)
+    projected = sp.csr_array(
+        (weight, (np.repeat(np.arange(k), n_proj), term.reshape(-1))), shape=(k, len(triples))
+    )
+    projected.sum_duplicates()
     return FlowGroup(
         disc,
         proj,
@@ -274,9 +260,8 @@ def _group(disc: str, proj: str, rows: NDArray[np.int64], flows: list[Flows]) ->
         disc_days,
         proj_days,
         known,
-        s_idx,
-        e_idx,
-        tpay_idx,
-        weight,
-        np.concatenate([[0], np.cumsum(n_proj)]).astype(np.int64),
+        triples // n_d // n_p,
+        (triples // n_d) % n_p,
+        triples % n_d,
+        projected,
     )
