@@ -65,13 +65,19 @@ def stack(lowered: Sequence[LoweredBond]) -> BondBatch:
 def pv(batch: BondBatch, market: RatesMarket) -> NDArray[np.float64]:
     """PVs ``(market.n, k)`` in the bonds' currencies."""
 
+    # each OIS curve once, on the days of all its issuers
+    by_curve: dict[str, list[NDArray[np.int64]]] = {}
+    for key, d in batch.flows.curves.items():
+        by_curve.setdefault(key.split(_SEP)[0], []).append(d)
+    days = {c: np.unique(np.concatenate(a)) for c, a in by_curve.items()}
+    values = {c: market.df(c, market.times(d)) for c, d in days.items() if len(d)}
+
     def df(key: str, d: NDArray[np.int64]) -> NDArray[np.float64]:
         curve, issuer = key.split(_SEP)
-        t = market.times(d)
-        base = market.df(curve, t)
+        base = values[curve][:, np.searchsorted(days[curve], d)]
         if not issuer:
             return base
         z = np.asarray(market.zspread(issuer), dtype=np.float64).reshape(-1, 1)
-        return base * np.exp(-z * t[None, :])
+        return base * np.exp(-z * market.times(d)[None, :])
 
     return batch.flows.pv(df, market.n)

@@ -15,16 +15,16 @@ coupon with known factor ``K`` so far and first unfixed value date ``s`` is ``w 
 
 :func:`stack_flows` concatenates the flows of many trades into :class:`FlowBatch` groups (one
 per discount/projection curve pair) and :meth:`FlowBatch.pv` values them (PITFALLS 24-25):
-discount factors once per distinct day, known amounts as one sparse ``[trade x day]`` matrix
-product, projected terms computed once per distinct ``(start, end, pay)`` triple (trades on the
-same schedule share them; built in cache-sized chunks) and summed per trade by a second sparse
-product.
+discount factors once per curve and distinct day (over all groups), known amounts as one
+sparse ``[trade x day]`` matrix product, projected terms computed once per distinct
+``(start, end, pay)`` triple (trades on the same schedule share them; built in cache-sized
+chunks) and summed per trade by a second sparse product.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, Protocol
 
 import numpy as np
@@ -151,37 +151,32 @@ class FlowsBuilder:
 class FlowGroup:
     """Trades sharing a discount and a projection curve, ready for the kernel.
 
-    ``rows`` are the trades' positions in the batch; ``disc_days``/``proj_days`` the distinct
-    days each curve is read on (one merged axis when both are the same curve); ``known`` the
-    sparse ``[trade x disc day]`` amounts. Projected terms are deduplicated: the distinct
-    ``(start, end, pay)`` triples (indices into the day arrays; trades on the same schedule
-    share them) and the sparse ``[trade x triple]`` weights ``projected``.
+    ``rows`` are the trades' positions in the batch. Days are indices into the batch's day axis
+    of each curve (:attr:`FlowBatch.curves`): ``known`` holds the sparse ``[trade x discount
+    day]`` amounts; the projected terms are deduplicated into distinct ``(start, end, pay)``
+    triples (trades on the same schedule share them) with sparse ``[trade x triple]`` weights
+    ``projected``.
     """
 
     discount: str
     projection: str
     rows: NDArray[np.int64]
-    disc_days: NDArray[np.int64]
-    proj_days: NDArray[np.int64]
     known: sp.csr_array
     t_start: NDArray[np.int64]
     t_end: NDArray[np.int64]
     t_pay: NDArray[np.int64]
     projected: sp.csr_array
 
-    def pv(self, df: DfFn) -> FloatArray:
-        """PVs ``(k_group, S)`` of the group's trades (S = 1 when no curve moves)."""
-        if len(self.disc_days) == 0:  # nothing left to pay
+    def pv(self, curves: Mapping[str, FloatArray]) -> FloatArray:
+        """PVs ``(k_group, S)`` from discount factors ``(days, S)`` per curve."""
+        if self.known.nnz == 0 and len(self.t_start) == 0:  # nothing left to pay
             return np.zeros((len(self.rows), 1))
-        D = np.ascontiguousarray(df(self.discount, self.disc_days).T)  # (days, S)
+        D = curves[self.discount]
         out = np.asarray(self.known @ D, dtype=np.float64)
         n_terms = len(self.t_start)
         if n_terms == 0:
             return out
-        if self.projection == self.discount:
-            P = D
-        else:
-            P = np.ascontiguousarray(df(self.projection, self.proj_days).T)
+        P = curves[self.projection]
         s = max(D.shape[1], P.shape[1])
         g = np.empty((n_terms, s))  # the distinct terms P(s)/P(e)*D(p), built in small chunks
         step = max(64, _CHUNK_ELEMENTS // s)
@@ -195,70 +190,76 @@ class FlowGroup:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FlowBatch:
-    """The flows of ``k`` trades, grouped by curves."""
+    """The flows of ``k`` trades, grouped by curves; ``curves`` maps each curve key to the
+    distinct days (sorted) any group reads it on: one discount-factor evaluation per curve."""
 
     k: int
+    curves: dict[str, NDArray[np.int64]]
     groups: tuple[FlowGroup, ...]
 
     def pv(self, df: DfFn, n: int) -> FloatArray:
         """PVs as ``(n, k)`` (a transposed view of a C-contiguous ``(k, n)`` array)."""
+        values = {
+            c: np.ascontiguousarray(df(c, days).T) for c, days in self.curves.items() if len(days)
+        }
         out = np.zeros((self.k, n), dtype=np.float64)
         for g in self.groups:
-            out[g.rows] = g.pv(df)
+            out[g.rows] = g.pv(values)
         return out.T
 
 
 def stack_flows(flows: Sequence[Flows]) -> FlowBatch:
     """Group and concatenate the flows of many trades (row ``i`` = ``flows[i]``)."""
     by_key: dict[tuple[str, str], list[int]] = {}
+    need: dict[str, list[NDArray[np.int32]]] = {}
     for i, f in enumerate(flows):
-        key = (f.discount, f.projection or f.discount)
-        by_key.setdefault(key, []).append(i)
+        proj = f.projection or f.discount
+        by_key.setdefault((f.discount, proj), []).append(i)
+        need.setdefault(f.discount, []).extend((f.pay, f.term_pay))
+        need.setdefault(proj, []).extend((f.start, f.end))
+    curves = {c: np.unique(np.concatenate(a)).astype(np.int64) for c, a in need.items()}
     groups = tuple(
-        _group(disc, proj, np.array(rows, dtype=np.int64), [flows[i] for i in rows])
+        _group(disc, proj, np.array(rows, dtype=np.int64), [flows[i] for i in rows], curves)
         for (disc, proj), rows in by_key.items()
     )
-    return FlowBatch(len(flows), groups)
+    return FlowBatch(len(flows), curves, groups)
 
 
-def _group(disc: str, proj: str, rows: NDArray[np.int64], flows: list[Flows]) -> FlowGroup:
+def _group(
+    disc: str,
+    proj: str,
+    rows: NDArray[np.int64],
+    flows: list[Flows],
+    curves: Mapping[str, NDArray[np.int64]],
+) -> FlowGroup:
     k = len(flows)
     n_known = np.array([len(f.pay) for f in flows], dtype=np.int64)
     n_proj = np.array([len(f.start) for f in flows], dtype=np.int64)
-    pay = np.concatenate([f.pay for f in flows]).astype(np.int64)
-    amount = np.concatenate([f.amount for f in flows])
-    start = np.concatenate([f.start for f in flows]).astype(np.int64)
-    end = np.concatenate([f.end for f in flows]).astype(np.int64)
-    tpay = np.concatenate([f.term_pay for f in flows]).astype(np.int64)
-    weight = np.concatenate([f.weight for f in flows])
-
-    if proj == disc:  # one merged day axis for both
-        days, inv = np.unique(np.concatenate([pay, tpay, start, end]), return_inverse=True)
-        a, b, c = len(pay), len(pay) + len(tpay), len(pay) + len(tpay) + len(start)
-        pay_idx, tpay_idx, s_idx, e_idx = inv[:a], inv[a:b], inv[b:c], inv[c:]
-        disc_days = proj_days = days
-    else:
-        disc_days, inv = np.unique(np.concatenate([pay, tpay]), return_inverse=True)
-        pay_idx, tpay_idx = inv[: len(pay)], inv[len(pay) :]
-        proj_days, inv2 = np.unique(np.concatenate([start, end]), return_inverse=True)
-        s_idx, e_idx = inv2[: len(start)], inv2[len(start) :]
+    d_days, p_days = curves[disc], curves[proj]
+    pay_idx = np.searchsorted(d_days, np.concatenate([f.pay for f in flows]))
+    tpay_idx = np.searchsorted(d_days, np.concatenate([f.term_pay for f in flows]))
+    s_idx = np.searchsorted(p_days, np.concatenate([f.start for f in flows]))
+    e_idx = np.searchsorted(p_days, np.concatenate([f.end for f in flows]))
     known = sp.csr_array(
-        (amount, (np.repeat(np.arange(k), n_known), pay_idx)), shape=(k, len(disc_days))
+        (np.concatenate([f.amount for f in flows]), (np.repeat(np.arange(k), n_known), pay_idx)),
+        shape=(k, len(d_days)),
     )
     known.sum_duplicates()
     # distinct projected terms: one key per (start, end, pay) triple
-    n_p, n_d = max(1, len(proj_days)), max(1, len(disc_days))
+    n_p, n_d = max(1, len(p_days)), max(1, len(d_days))
     triples, term = np.unique((s_idx * n_p + e_idx) * n_d + tpay_idx, return_inverse=True)
     projected = sp.csr_array(
-        (weight, (np.repeat(np.arange(k), n_proj), term.reshape(-1))), shape=(k, len(triples))
+        (
+            np.concatenate([f.weight for f in flows]),
+            (np.repeat(np.arange(k), n_proj), term.reshape(-1)),
+        ),
+        shape=(k, len(triples)),
     )
     projected.sum_duplicates()
     return FlowGroup(
         disc,
         proj,
         rows,
-        disc_days,
-        proj_days,
         known,
         triples // n_d // n_p,
         (triples // n_d) % n_p,

@@ -71,8 +71,7 @@ class SwaptionBatch:
     """Stacked swaptions."""
 
     currency: tuple[str, ...]
-    annuity: FlowBatch
-    floating: FlowBatch
+    flows: FlowBatch  # rows 0..k-1 the annuities, k..2k-1 the floating legs
     sign: NDArray[np.float64]
     option: NDArray[np.float64]
     strike: NDArray[np.float64]
@@ -128,8 +127,7 @@ def stack(lowered: Sequence[LoweredSwaption]) -> SwaptionBatch:
     """Concatenate lowered swaptions."""
     return SwaptionBatch(
         tuple(x.currency for x in lowered),
-        stack_flows([x.annuity for x in lowered]),
-        stack_flows([x.floating for x in lowered]),
+        stack_flows([x.annuity for x in lowered] + [x.floating for x in lowered]),
         np.array([x.sign for x in lowered], dtype=np.float64),
         np.array([x.option for x in lowered], dtype=np.float64),
         np.array([x.strike for x in lowered], dtype=np.float64),
@@ -145,9 +143,10 @@ def pv(batch: SwaptionBatch, market: RatesMarket) -> NDArray[np.float64]:
     def df(key: str, d: NDArray[np.int64]) -> NDArray[np.float64]:
         return market.df(key, market.times(d))
 
-    annuity = batch.annuity.pv(df, n).T  # (k, n) views of C-contiguous arrays
-    floating = batch.floating.pv(df, n).T
-    out = np.zeros((len(batch.currency), n), dtype=np.float64)
+    k = len(batch.currency)
+    both = batch.flows.pv(df, n).T  # (2k, n) view of a C-contiguous array; one df per curve
+    annuity, floating = both[:k], both[k:]
+    out = np.zeros((k, n), dtype=np.float64)
     ccys = np.array(batch.currency)
     step = max(8, _CHUNK_ELEMENTS // n)
     for ccy in sorted(set(batch.currency)):
@@ -161,7 +160,11 @@ def pv(batch: SwaptionBatch, market: RatesMarket) -> NDArray[np.float64]:
             std = np.sqrt(v * v * t[:, None])
             a = annuity[rows]
             fwd = floating[rows] / a
-            w, k = batch.option[rows, None], batch.strike[rows, None]
-            val = bachelier(w, k, fwd, std) if kind == "NORMAL" else black(w, k, fwd, std, disp)
+            w, strike = batch.option[rows, None], batch.strike[rows, None]
+            val = (
+                bachelier(w, strike, fwd, std)
+                if kind == "NORMAL"
+                else black(w, strike, fwd, std, disp)
+            )
             out[rows] = batch.sign[rows, None] * (a * val)
     return out.T

@@ -84,8 +84,8 @@ def test_swap_length_annuity_forward_are_quantlibs(demo_snapshot: MarketSnapshot
         m = QlCurveMarket(demo_snapshot)
         batch = swaption.stack(lowered)
         df = lambda key, d: m.df(key, m.times(d))  # noqa: E731
-        annuity = batch.annuity.pv(df, 1)[0]
-        fwd = batch.floating.pv(df, 1)[0] / annuity
+        both = batch.flows.pv(df, 1)[0]  # annuities, then floating legs
+        annuity, fwd = both[:300], both[300:] / both[:300]
         lengths = [o.swapLength() for o in engines]
         ql_annuity = np.array([o.annuity() for o in engines])
         ql_fwd = np.array([o.atmForward() for o in engines])
@@ -128,8 +128,8 @@ def test_annuity_and_forward_by_hand(demo_snapshot: MarketSnapshot) -> None:
         low = swaption.lower(t, ctx)
     df = lambda key, d: m.df(key, m.times(d))  # noqa: E731
     batch = swaption.stack([low])
-    a = batch.annuity.pv(df, 1)[0, 0]
-    f = batch.floating.pv(df, 1)[0, 0] / a
+    a, float_leg = batch.flows.pv(df, 1)[0]
+    f = float_leg / a
     atm = [
         dataclasses.replace(t, strike=float(f), option_type=o, side="BUY")
         for o in ("PAYER", "RECEIVER")
