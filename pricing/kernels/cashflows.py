@@ -185,7 +185,10 @@ class FlowGroup:
             part = g[j0:j1]
             np.divide(P[self.t_start[j0:j1]], P[self.t_end[j0:j1]], out=part)
             part *= D[self.t_pay[j0:j1]]
-        return np.asarray(out + self.projected @ g, dtype=np.float64)
+        if out.shape[1] < s:
+            out = np.repeat(out, s, axis=1)
+        out += self.projected @ g
+        return out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -202,7 +205,7 @@ class FlowBatch:
         values = {
             c: np.ascontiguousarray(df(c, days).T) for c, days in self.curves.items() if len(days)
         }
-        out = np.zeros((self.k, n), dtype=np.float64)
+        out = np.empty((self.k, n), dtype=np.float64)  # every row is in exactly one group
         for g in self.groups:
             out[g.rows] = g.pv(values)
         return out.T
