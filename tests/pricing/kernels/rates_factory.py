@@ -49,7 +49,9 @@ def rates_base(demo: MarketSnapshot) -> MarketSnapshot:
     return MarketSnapshot(demo.asof, dict(demo.quotes), fixings, name="demo+fixings")
 
 
-def lognormal_vols(base: MarketSnapshot, family: str, ccy: str, scale: float, shift: float):
+def lognormal_vols(
+    base: MarketSnapshot, family: str, ccy: str, scale: float, shift: float
+) -> MarketSnapshot:
     """``base`` with ``VOL.<family>.<ccy>.*`` multiplied by ``scale`` and quoted as
     shifted-lognormal (``VOLSHIFT.<family>.<ccy> = shift``)."""
     q = dict(base.quotes)

@@ -158,3 +158,22 @@ def test_scenario_vols_broadcast(demo_snapshot: MarketSnapshot) -> None:
     c = run_conformance(trades, base, scen)
     c.check(closed_form_tolerance(relative=1e-10, per_notional=1e-12))
     assert np.all(np.isfinite(c.kernel))
+
+
+def test_caplet_fixing_today(demo_snapshot: MarketSnapshot) -> None:
+    """A cap starting 2 Dec 2025 has its first caplet fixed on the as-of date (two TARGET days
+    before): with the fixing published QuantLib uses it, without it forecasts it; either way
+    no optionality is left (intrinsic). Kernel = QuantLib in both markets, and they differ."""
+    cap = _cap(start_date=dt.date(2025, 12, 2), maturity_date=dt.date(2026, 12, 2), strike=0.02)
+    fix = {k: dict(v) for k, v in demo_snapshot.fixings.items()}
+    fix["EUR-EURIBOR-6M"][ASOF] = 0.031  # published, far from the curve's forward
+    published = MarketSnapshot(ASOF, dict(demo_snapshot.quotes), fix)
+    del fix["EUR-EURIBOR-6M"][ASOF]
+    unpublished = MarketSnapshot(ASOF, dict(demo_snapshot.quotes), fix)
+    values = []
+    for snap in (published, unpublished):
+        c = run_conformance([cap], snap, ScenarioSet.base_only())
+        c.check(closed_form_tolerance(relative=1e-10, per_notional=1e-14))
+        values.append(c.kernel[0, 0])
+    # the published 3.1% fixing is 1.1% in the money on 182-183 days of 1e7
+    assert values[0] - values[1] > 1e7 * 0.005 * 182 / 360

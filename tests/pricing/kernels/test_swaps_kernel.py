@@ -116,6 +116,40 @@ def test_todays_fixing_is_used_when_published(base: MarketSnapshot) -> None:
     assert values[1] - values[0] == pytest.approx(1e7 * 0.05 * 3 / 360, rel=0.05)
 
 
+def test_ibor_fixing_today(base: MarketSnapshot) -> None:
+    """A 1-year EURIBOR 6M swap starting 2 Dec 2025 fixes its first coupon on the as-of date:
+    the published fixing when the history has it (QuantLib's IborCoupon), else the forecast
+    (2.14%, the 6M deposit quote the curve is built on); the second coupon is pinned by the
+    6x12 FRA quote either way. (A 5-year swap would not do: QuantLib's swap helpers fix today
+    too, so the bootstrapped curve absorbs the fixing and a float leg on a quoted par schedule
+    is unchanged -- which the kernel reproduces as well, through the scenario market.)"""
+    irs = InterestRateSwap(
+        trade_id="IRS",
+        book="B",
+        counterparty="C",
+        currency="EUR",
+        index="EUR-EURIBOR-6M",
+        notional=1e7,
+        start_date=dt.date(2025, 12, 2),
+        maturity_date=dt.date(2026, 12, 2),
+        fixed_rate=0.025,
+        fixed_leg="RECEIVE",
+    )
+    fix = {k: dict(v) for k, v in base.fixings.items()}
+    fix["EUR-EURIBOR-6M"][ASOF] = 0.031
+    published = MarketSnapshot(ASOF, dict(base.quotes), fix)
+    del fix["EUR-EURIBOR-6M"][ASOF]
+    unpublished = MarketSnapshot(ASOF, dict(base.quotes), fix)
+    values = []
+    for snap in (published, unpublished):
+        c = run_conformance([irs], snap, ScenarioSet.base_only())
+        c.check(linear_tolerance(1e-12))
+        values.append(c.kernel[0, 0])
+    # the receiver pays the 3.1% fixing instead of the 2.14% forecast for 182 days, paid on
+    # 2 Jun 2026 (discount ~0.99)
+    assert values[1] - values[0] == pytest.approx(1e7 * (0.031 - 0.0214) * 182 / 360, rel=0.02)
+
+
 def test_missing_past_fixing_falls_back(demo_snapshot: MarketSnapshot) -> None:
     """The demo market has no SONIA history: a seasoned SONIA swap falls back to QuantLib,
     whose reference pricer reports the missing fixing."""
