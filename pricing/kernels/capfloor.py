@@ -16,7 +16,9 @@ with ``sigma`` the cap's flat vol at its maturity (``ScenarioMarket.cap_vol``: l
 time between pillars, flat outside; the market's ``kind`` chooses Bachelier or shifted Black),
 ``t_fix`` the ACT/365F time to the fixing (0 for a fixing on or before the as-of date, which
 leaves the intrinsic value) and the formulas of :mod:`pricing.kernels.formulas`. No fallback
-case besides a missing past fixing (the reference fails there too).
+case besides a missing past fixing (the reference fails there too). Where QuantLib's Black
+formula would refuse its inputs in a scenario (displaced forward <= 0), the PV is NaN: the
+engine then hands the trade to QuantLib, which reports the error.
 """
 
 from __future__ import annotations

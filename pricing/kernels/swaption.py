@@ -20,7 +20,9 @@ years this is the nominal ``swap_tenor``; for tenors in days or weeks it is not.
 is Bachelier for normal vols and shifted Black for lognormal ones (:mod:`pricing.kernels.formulas`).
 
 Falls back to QuantLib when the underlying would start before the expiry (QuantLib's engine
-refuses it; the convention's settlement days make it impossible today).
+refuses it; the convention's settlement days make it impossible today) and, as the swap
+kernel, on a missing past fixing. Where QuantLib's Black formula would refuse its inputs in a
+scenario (displaced forward <= 0), the PV is NaN and the engine hands the trade to QuantLib.
 """
 
 from __future__ import annotations
