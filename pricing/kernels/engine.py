@@ -147,23 +147,26 @@ def value(
     scen = scenarios or ScenarioSet.base_only()
     k, S = len(seq), scen.n
     pv = np.full((k, S), np.nan)
+    rep = np.full((k, S), np.nan)
     greeks = np.full((k, len(_GREEKS)), np.nan)
     errors: list[TradeError | None] = [None] * k
     used = ["quantlib"] * k
     fallbacks: dict[str, str] = {}
     reference: list[int] = []
-    with ql_session(base.asof, base.fixings):
-        qm = build_market(base)
-        ok = []
-        for i, t in enumerate(seq):
-            errors[i] = check_trade(t, qm)
-            if errors[i] is None:
-                ok.append(i)
-        if engine == "quantlib":
-            reference = ok
-        else:
+    groups: dict[Any, list[tuple[int, Any]]] = {}
+    if engine == "quantlib":  # price() checks and reports every trade itself
+        reference = list(range(k))
+    else:
+        with ql_session(base.asof, base.fixings):
+            qm = build_market(base)
+            ok = []
+            for i, t in enumerate(seq):
+                errors[i] = check_trade(t, qm)
+                if errors[i] is None:
+                    ok.append(i)
             groups, reference = _lower(seq, ok, base, qm, cache or DEFAULT_CACHE, errors, fallbacks)
-    if engine == "vectorised" and groups:
+    vectorised: list[int] = []
+    if groups:
         market = scenario_market(base, scen)
         for module, items in groups.items():
             idx = [i for i, _ in items]
@@ -181,12 +184,14 @@ def value(
                 if np.all(np.isfinite(out[:, col])):
                     pv[i] = out[:, col]
                     used[i] = "vectorised"
+                    vectorised.append(i)
                 else:
                     fallbacks[seq[i].trade_id] = "kernel returned a non-finite PV"
                     reference.append(i)
     if reference:
-        _reference(seq, sorted(reference), base, scen, reporting_currency, pv, greeks, errors)
-    rep = _to_reporting(seq, pv, errors, base, scen, reporting_currency, engine)
+        _reference(seq, sorted(reference), base, scen, reporting_currency, pv, rep, greeks, errors)
+    if vectorised:
+        _to_reporting(seq, vectorised, pv, rep, errors, base, scen, reporting_currency)
     for i, e in enumerate(errors):
         if e is not None:
             pv[i] = np.nan
@@ -244,6 +249,7 @@ def _reference(
     scen: ScenarioSet,
     reporting_currency: str,
     pv: NDArray[np.float64],
+    rep: NDArray[np.float64],
     greeks: NDArray[np.float64],
     errors: list[TradeError | None],
 ) -> None:
@@ -252,7 +258,7 @@ def _reference(
     for s in range(scen.n):
         res = price(trades, scen.snapshot(s, base), reporting_currency)
         for i, r in zip(idx, res.results, strict=True):
-            pv[i, s] = r.pv
+            pv[i, s], rep[i, s] = r.pv, r.pv_reporting
             if r.error is not None and errors[i] is None:
                 errors[i] = (
                     r.error
@@ -270,42 +276,28 @@ def _reference(
 
 def _to_reporting(
     seq: Sequence[Trade],
+    idx: list[int],
     pv: NDArray[np.float64],
+    rep: NDArray[np.float64],
     errors: list[TradeError | None],
     base: MarketSnapshot,
     scen: ScenarioSet,
     reporting_currency: str,
-    engine: str,
-) -> NDArray[np.float64]:
-    """PVs times each scenario's spot rate of the trade currency into the reporting currency."""
-    rep = np.full_like(pv, np.nan)
+) -> None:
+    """Kernel PVs times each scenario's spot rate of the trade currency into the reporting
+    currency (what the reference does per scenario snapshot)."""
+    market = scenario_market(base, scen)
     rates: dict[str, NDArray[np.float64] | MarketDataError] = {}
-    for i, t in enumerate(seq):
-        if errors[i] is not None:
-            continue
-        ccy = t.currency
+    for i in idx:
+        ccy = seq[i].currency
         if ccy not in rates:
-            rates[ccy] = _fx_rates(ccy, reporting_currency, base, scen, engine)
-        fx = rates[ccy]
-        if isinstance(fx, MarketDataError):
-            errors[i] = TradeError(t.trade_id, "market", str(fx))
-            continue
-        rep[i] = pv[i] * fx
-    return rep
-
-
-def _fx_rates(
-    ccy: str, reporting: str, base: MarketSnapshot, scen: ScenarioSet, engine: str
-) -> NDArray[np.float64] | MarketDataError:
-    try:
-        if engine == "vectorised":
-            fx = np.asarray(scenario_market(base, scen).fx_rate(ccy, reporting), dtype=float)
-            return np.broadcast_to(fx, (scen.n,)).copy()
-        out = np.empty(scen.n)
-        for s in range(scen.n):
-            snap = scen.snapshot(s, base)
-            with ql_session(snap.asof, snap.fixings):
-                out[s] = build_market(snap).fx_rate(ccy, reporting)
-        return out
-    except MarketDataError as exc:
-        return exc
+            try:
+                fx = np.asarray(market.fx_rate(ccy, reporting_currency), dtype=np.float64)
+                rates[ccy] = np.broadcast_to(fx, (scen.n,)).copy()
+            except MarketDataError as exc:
+                rates[ccy] = exc
+        fx_or_error = rates[ccy]
+        if isinstance(fx_or_error, MarketDataError):
+            errors[i] = TradeError(seq[i].trade_id, "market", str(fx_or_error))
+        else:
+            rep[i] = pv[i] * fx_or_error
