@@ -337,8 +337,10 @@ def run_valuation(
     inputs: dict[str, Future] = {}
 
     def rescatter() -> None:
-        inputs["trades"], inputs["snapshot"], inputs["scenarios"] = client.scatter(
-            [p.trades, snapshot, scenarios or ScenarioSet.base_only()],
+        # The plan goes as one object: scattering the bare tuple of trades made dask serialise
+        # each trade separately (15.6 s instead of ~0.5 s for 100,000 trades).
+        inputs["plan"], inputs["snapshot"], inputs["scenarios"] = client.scatter(
+            [p, snapshot, scenarios or ScenarioSet.base_only()],
             broadcast=True,
             hash=False,
         )
@@ -359,7 +361,7 @@ def run_valuation(
         return client.submit(
             value_chunk,
             chunk,
-            inputs["trades"],
+            inputs["plan"],
             inputs["snapshot"],
             inputs["scenarios"],
             request,

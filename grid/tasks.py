@@ -1,6 +1,7 @@
 """What runs on a worker: value one chunk of trades, write its region, mark it done.
 
-Tasks receive the chunk (ids and bounds) plus futures of the broadcast trades and snapshot; they
+Tasks receive the chunk (ids and bounds) plus futures of the broadcast plan (which holds the
+trades) and snapshot; they
 return a small :class:`ChunkResult` (counts, errors, timings). With a run directory the arrays go
 straight into the Zarr cube from the worker (PITFALLS 27: returning large blocks by pickling
 costs more than the compute); without one (interactive use) they travel back in the result.
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from grid.plan import Chunk
+from grid.plan import Chunk, Plan
 from grid.store import RunDir
 from pricing.kernels.engine import value
 from pricing.market import MarketSnapshot
@@ -90,7 +91,7 @@ def _arrays(
 
 def value_chunk(
     chunk: Chunk,
-    trades: Sequence[Trade],
+    plan: Plan,
     snapshot: MarketSnapshot,
     scenarios: ScenarioSet | None,
     req: ChunkRequest,
@@ -102,7 +103,7 @@ def value_chunk(
     other chunks, so retries and recomputation after a lost worker are safe.
     """
     t0 = time.perf_counter()
-    mine = tuple(trades[chunk.start : chunk.stop])
+    mine = plan.trades_of(chunk)
     arrays, errors, fallbacks = _arrays(mine, snapshot, scenarios, req)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     result = ChunkResult(

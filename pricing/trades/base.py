@@ -154,15 +154,27 @@ class Trade:
     def to_record(self) -> dict[str, Any]:
         """Plain-dict form (dates as ISO strings), the inverse of :func:`parse_trade`."""
         rec: dict[str, Any] = {"product": self.product}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            rec[f.name] = v.isoformat() if isinstance(v, dt.date) else v
+        for name in _field_names(type(self)):
+            v = getattr(self, name)
+            rec[name] = v.isoformat() if isinstance(v, dt.date) else v
         return rec
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_content_hash", None)  # a cache: recomputed where needed, never shipped
+        return state
+
     def content_hash(self) -> str:
-        """SHA-256 of the trade's canonical record: changes whenever any term changes."""
-        text = json.dumps(self.to_record(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the trade's canonical record: changes whenever any term changes.
+
+        Computed once per trade object (trades are immutable).
+        """
+        h: str | None = self.__dict__.get("_content_hash")
+        if h is None:
+            text = json.dumps(self.to_record(), sort_keys=True, separators=(",", ":"))
+            h = hashlib.sha256(text.encode()).hexdigest()
+            object.__setattr__(self, "_content_hash", h)
+        return h
 
     # -- validation -------------------------------------------------------------------------------
     def check(self, asof: dt.date | None = None) -> list[TradeError]:
@@ -205,6 +217,11 @@ class Trade:
                 self._err(name, f"{d.isoformat()} is not after the as-of date {asof.isoformat()}")
             ]
         return []
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _field_types(cls: type[Trade]) -> dict[str, Any]:

@@ -95,9 +95,18 @@ class Portfolio:
         }
 
     def content_hash(self) -> str:
-        """SHA-256 of the canonical document: any change of trade or hierarchy changes it."""
-        text = json.dumps(self.to_document(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the hierarchy and every trade's content hash, in order: any change of a
+        trade or of the hierarchy changes it. Computed once (portfolios are immutable)."""
+        h: str | None = self.__dict__.get("_content_hash")
+        if h is None:
+            sha = hashlib.sha256()
+            head = {"firm": self.firm, "books": sorted(self.books.items())}
+            sha.update(json.dumps(head, sort_keys=True).encode())
+            for t in self.trades:
+                sha.update(t.content_hash().encode())
+            h = sha.hexdigest()
+            object.__setattr__(self, "_content_hash", h)
+        return h
 
     def trade_attributes(self) -> dict[str, list[str]]:
         """Per-trade labels (trade_id, book, desk, product, currency, counterparty) as columns."""
