@@ -45,6 +45,7 @@ __all__ = [
     "TRADE_ID_PREFIX",
     "demo_bad_trades",
     "demo_portfolio",
+    "demo_trades",
 ]
 
 FIRM = "Demo Bank"
@@ -604,6 +605,36 @@ def _allocate(n: int) -> dict[str, int]:
     return {p: int(c) for p, c in zip(products, counts, strict=True)}
 
 
+def _product_trades(
+    product: str, n: int, rng: np.random.Generator, levels: _Levels, asof: dt.date, width: int
+) -> list[Trade]:
+    draw = _Draw(rng, n)
+    cols = _GENERATORS[product](draw, levels, np.datetime64(asof, "D"))
+    cols["counterparty"] = draw.counterparty().tolist()
+    prefix = TRADE_ID_PREFIX[product]
+    cols["trade_id"] = [f"{prefix}-{i:0{width}d}" for i in range(1, n + 1)]
+    cls, names = PRODUCTS[product], list(cols)
+    return [cls(**dict(zip(names, row, strict=True))) for row in zip(*cols.values(), strict=True)]
+
+
+def demo_trades(product: str, n: int, seed: int = 0, asof: dt.date = DEMO_ASOF) -> list[Trade]:
+    """``n`` demo trades of one product (the same generator as :func:`demo_portfolio`).
+
+    >>> [t.product for t in demo_trades("FX_OPTION", 2)]
+    ['FX_OPTION', 'FX_OPTION']
+    """
+    if product not in _GENERATORS:
+        raise KeyError(f"unknown product {product!r}")
+    return _product_trades(
+        product,
+        n,
+        np.random.default_rng(seed),
+        _Levels(demo_market(asof)),
+        asof,
+        max(6, len(str(n))),
+    )
+
+
 def demo_portfolio(n_trades: int = 3000, seed: int = 0, asof: dt.date = DEMO_ASOF) -> Portfolio:
     """A seeded demo portfolio of ``n_trades`` trades, valid and priceable in the demo market.
 
@@ -630,22 +661,14 @@ def demo_portfolio(n_trades: int = 3000, seed: int = 0, asof: dt.date = DEMO_ASO
     if n_trades < 0:
         raise ValueError(f"n_trades must not be negative, got {n_trades}")
     levels = _Levels(demo_market(asof))
-    day = np.datetime64(asof, "D")
     streams = np.random.SeedSequence(seed).spawn(len(PRODUCT_MIX))
     width = max(6, len(str(n_trades)))
     trades: list[Trade] = []
     for (product, n), stream in zip(_allocate(n_trades).items(), streams, strict=True):
-        if n == 0:
-            continue
-        draw = _Draw(np.random.default_rng(stream), n)
-        cols = _GENERATORS[product](draw, levels, day)
-        cols["counterparty"] = draw.counterparty().tolist()
-        prefix = TRADE_ID_PREFIX[product]
-        cols["trade_id"] = [f"{prefix}-{i:0{width}d}" for i in range(1, n + 1)]
-        cls, names = PRODUCTS[product], list(cols)
-        trades.extend(
-            cls(**dict(zip(names, row, strict=True))) for row in zip(*cols.values(), strict=True)
-        )
+        if n > 0:
+            trades.extend(
+                _product_trades(product, n, np.random.default_rng(stream), levels, asof, width)
+            )
     return Portfolio(tuple(trades), BOOKS, FIRM)
 
 
