@@ -100,7 +100,11 @@ def _run_record(
         "n_scenarios": spec.scenarios.n if spec.scenarios else 1,
         "portfolio_hash": portfolio.content_hash(),
         "snapshot_hash": snapshot.content_hash,
-        "config_hash": config.config_hash(),
+        # the effective settings, whether they came from config, flags or arguments
+        "config_hash": config.config_hash(
+            config.riskgrid_config()
+            | {"reporting-currency": spec.reporting_currency, "engine": spec.engine}
+        ),
         "plan_fingerprint": p.fingerprint(),
         "chunk_size": p.chunk_size,
         "n_trades": len(p.trades),

@@ -303,10 +303,15 @@ class DaskCluster:
 
 
 def batch_argv(portfolio: Path, market: Path, out: Path, scheduler: str, *extra: str) -> list[str]:
-    """``riskgrid batch`` against an external scheduler, without progress bar."""
+    """``riskgrid batch`` against an external scheduler, without progress bar, on the QuantLib
+    reference engine (these tests compare the grid bit for bit with in-process ``price()``; the
+    vectorised engine's partition invariance is tested in test_run_cluster and
+    test_batch_scenarios)."""
     return [
         str(RISKGRID),
         "batch",
+        "--engine",
+        "quantlib",
         "--portfolio",
         str(portfolio),
         "--market",

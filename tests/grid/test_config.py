@@ -77,7 +77,7 @@ def test_yaml_defaults_are_registered_with_dask(tmp_path: Path) -> None:
     assert fresh(SHOW, {}, tmp_path)["cfg"] == defaults
     # registered as defaults (not merely set): they survive dask.config.refresh()
     assert dask.config.merge(*dask.config.defaults)["riskgrid"] == defaults
-    assert config.get("engine") == defaults["engine"] == "quantlib"
+    assert config.get("engine") == defaults["engine"] == "vectorised"
     assert config.seconds(defaults["cluster-lost-timeout"]) == 30.0
 
 

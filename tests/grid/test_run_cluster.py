@@ -16,6 +16,7 @@ import pytest
 
 from grid.cluster import connect
 from grid.run import run_valuation
+from pricing.kernels.engine import value
 from pricing.market import MarketSnapshot
 from pricing.pricer import PricingResults, price
 from pricing.trades import Portfolio
@@ -34,6 +35,7 @@ from tests.grid.cluster_procs import (
 from tests.grid.conftest import CHUNK, N_CHUNKS, N_TRADES, DemoFiles, Undisturbed
 from tests.grid.expected import (
     assert_cube_equals_price,
+    assert_same_bits,
     assert_same_cube,
     counts_of,
     plan_order,
@@ -167,17 +169,28 @@ def test_partition_invariance(
     single = DaskCluster(procs, tmp_path / "cluster")
     single.start_scheduler()
     single.start_workers("w0")
-    runs = {}
+    runs, vectorised = {}, {}
     with dask.config.set({"riskgrid.progress": False}):
         with connect(single.address) as client:
             for name, chunk in (("1 worker, 1 chunk", N_TRADES), ("1 worker, 8 chunks", 100)):
                 runs[name] = run_valuation(
-                    client, portfolio, snapshot, tmp_path / name, chunk_size=chunk
+                    client,
+                    portfolio,
+                    snapshot,
+                    tmp_path / name,
+                    chunk_size=chunk,
+                    engine="quantlib",
+                )
+                vectorised[name] = run_valuation(
+                    client, portfolio, snapshot, None, chunk_size=chunk, engine="vectorised"
                 )
         with connect(idle_cluster.address) as client:
             # in memory (no run directory), in chunks that do not divide the trades evenly
             runs["2 workers, in memory"] = run_valuation(
-                client, portfolio, snapshot, None, chunk_size=64
+                client, portfolio, snapshot, None, chunk_size=64, engine="quantlib"
+            )
+            vectorised["2 workers, in memory"] = run_valuation(
+                client, portfolio, snapshot, None, chunk_size=64, engine="vectorised"
             )
     n_chunks = {"1 worker, 1 chunk": 1, "1 worker, 8 chunks": 8, "2 workers, in memory": 13}
     assert undisturbed.run.manifest["plan"]["n_chunks"] == N_CHUNKS
@@ -189,6 +202,20 @@ def test_partition_invariance(
         assert outcome.cube is not None
         assert_cube_equals_price(outcome.cube, reference, portfolio, snapshot)
         assert_same_cube(outcome.cube, undisturbed.cube)
+    # the vectorised engine (lowering caches, scenario markets, kernels over stacked trades) is
+    # partition invariant too: the same bits as the engine run on the whole book in process
+    whole = value(portfolio.trades, snapshot, engine="vectorised")
+    row = {t: i for i, t in enumerate(whole.trade_ids)}
+    for name, outcome in vectorised.items():
+        assert outcome.exit_code == 0, name
+        assert outcome.cube is not None
+        rows = [row[str(t)] for t in outcome.cube.trade.values]
+        assert_same_bits(outcome.cube.pv.values, whole.pv[rows, 0], f"vectorised pv, {name}")
+        assert_same_bits(
+            outcome.cube.pv_reporting.values,
+            whole.pv_reporting[rows, 0],
+            f"vectorised pv_reporting, {name}",
+        )
     assert marker_pids(tmp_path / "1 worker, 8 chunks") == {procs.procs["w0"].pid}
 
 
