@@ -66,8 +66,9 @@ def bench(n_trades: int, tmp: Path) -> dict[str, float]:
             run_dir = tmp / f"run-{n_trades}-{workers}"
             shutil.rmtree(run_dir, ignore_errors=True)
             t0 = time.perf_counter()
-            outcome = run_valuation(client, portfolio, snap, run_dir, show_progress=False,
-                                    engine="quantlib")  # like for like with the baseline
+            outcome = run_valuation(
+                client, portfolio, snap, run_dir, show_progress=False, engine="quantlib"
+            )  # like for like with the baseline
             out[f"grid_{workers}w_s"] = time.perf_counter() - t0
             assert outcome.exit_code == 0, outcome.manifest["status"]
             out[f"chunks_{workers}w"] = outcome.manifest["plan"]["n_chunks"]
