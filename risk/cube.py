@@ -19,6 +19,18 @@ scenarios (optional)
     first is the base) and ``scenario_pv`` / ``scenario_pv_reporting`` (trade, scenario): the PV
     in every scenario, in trade and reporting currency (converted at each scenario's FX spot).
 
+sensitivities (optional)
+    A run with Greeks adds the dim ``sensitivity`` (no coord: one entry per trade, risk factor,
+    bucket and measure with a value, PITFALLS 17) and the data variables :data:`SENS_VARS`:
+    ``sens_trade`` (trade id), ``sens_class`` (:data:`SENS_CLASSES`), ``sens_factor`` (curve,
+    pair, underlying, vol surface or issuer; ``""`` for theta), ``sens_bucket`` (tenor, expiry
+    or ``<expiry>x<tenor>``; ``""`` for a parallel entry), ``sens_measure`` (per class,
+    :data:`SENS_MEASURES`), ``sens_value`` (reporting currency) and ``sens_value_local`` (trade
+    currency). Absent entries are zero. Entries are unique per (trade, class, factor, bucket,
+    measure), belong to valued trades of the cube, have finite values, and are kept in the
+    canonical order of :func:`sensitivity_order` (cube trade order, then class, factor, bucket
+    by maturity, measure), so a cube does not depend on the order its parts were computed in.
+
 Variables whose name ends in ``_reporting`` are in the reporting currency and are summed by
 ``cube.risk.by(level)``; they may carry extra dims (a later ``scenario`` dim of P&L vectors is
 summed over trades and kept). Failed trades (``error != ""``) are left out of every sum.
@@ -38,10 +50,12 @@ Zarr v3 stores as variable-length UTF-8 without warnings and which round-trip ex
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
@@ -51,12 +65,22 @@ __all__ = [
     "LEVELS",
     "SCENARIO_VARS",
     "SCHEMA_VERSION",
+    "SENS_BUCKETED",
+    "SENS_CLASSES",
+    "SENS_DIM",
+    "SENS_MEASURES",
+    "SENS_VARS",
     "STR_ATTRS",
     "TRADE_COORDS",
+    "bucket_key",
     "build_cube",
     "cube_template",
     "example_attrs",
     "greek_array",
+    "sensitivity_columns",
+    "sensitivity_dataset",
+    "sensitivity_order",
+    "sensitivity_problems",
     "str_array",
     "validate_cube",
 ]
@@ -79,6 +103,32 @@ SCENARIO_VARS: dict[str, tuple[str, ...]] = {
     "scenario_pv": ("trade", "scenario"),
     "scenario_pv_reporting": ("trade", "scenario"),
 }
+#: Dim of the long-form sensitivities (one entry per trade, factor, bucket and measure).
+SENS_DIM = "sensitivity"
+#: Data variables of the long-form sensitivities and their kind (all on :data:`SENS_DIM`).
+SENS_VARS: dict[str, str] = {
+    "sens_trade": "str",
+    "sens_class": "str",
+    "sens_factor": "str",
+    "sens_bucket": "str",
+    "sens_measure": "str",
+    "sens_value": "float",
+    "sens_value_local": "float",
+}
+#: Risk-factor classes of sensitivities, in canonical order (GREEKS.md).
+SENS_CLASSES: tuple[str, ...] = ("IR", "FX", "EQ", "DIV", "VOL", "CREDIT", "THETA")
+#: The measures each class may carry, in canonical order.
+SENS_MEASURES: dict[str, tuple[str, ...]] = {
+    "IR": ("delta", "gamma"),
+    "FX": ("delta", "delta_units", "gamma"),
+    "EQ": ("delta", "delta_units", "gamma"),
+    "DIV": ("delta",),
+    "VOL": ("vega",),
+    "CREDIT": ("delta",),
+    "THETA": ("theta",),
+}
+#: Classes whose entries carry buckets (tenors, expiries); the others have bucket ``""`` only.
+SENS_BUCKETED: tuple[str, ...] = ("IR", "VOL")
 #: Required string attrs (besides the int ``schema_version``).
 STR_ATTRS: tuple[str, ...] = (
     "run_id",
@@ -145,6 +195,244 @@ def greek_array(greeks: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
                 raise ValueError(f"trade {i}: unknown Greek {name!r} (known: {', '.join(GREEKS)})")
             out[i, col[name]] = value
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# sensitivities (long form)
+
+_MONTH_DAYS = 365.25 / 12.0
+_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": _MONTH_DAYS, "Y": 365.25}
+_SHORT_TENORS = {"ON": 1.0, "TN": 2.0, "SN": 3.0}
+_RE_TENOR = re.compile(r"^(\d+)([DWMY])$")
+_RE_FRA = re.compile(r"^(\d+)X(\d+)$")
+_RE_PAIR = re.compile(r"^(\d+[DWMY])X?(\d+[DWMY])$")
+_ALL_MEASURES: tuple[str, ...] = ("delta", "delta_units", "gamma", "vega", "theta")
+
+
+def _tenor_days(tenor: str) -> float:
+    return int(tenor[:-1]) * _UNIT_DAYS[tenor[-1]]  # tenor matches _RE_TENOR
+
+
+def bucket_key(label: str) -> tuple[int, float, float, str]:
+    """Sort key of a bucket label by maturity, never alphabetical.
+
+    Labels follow :mod:`pricing.quotes`: ``""`` (parallel) first, then ``ON`` < ``TN`` < ``SN``,
+    tenors ``<n>D/W/M/Y`` by length (a month is 365.25/12 days, a year 365.25, so ``12M`` ties
+    ``1Y``), FRA buckets ``AxB`` by their end month ``B`` (then start ``A``), and expiry x tenor
+    buckets (``5Yx10Y`` or ``5Y10Y``) by expiry, then tenor; a single tenor comes before the pairs
+    of the same expiry. Other labels (``FLAT``) come last, alphabetically; ties break on the text.
+
+    >>> sorted(["2Y", "6X12", "1M", "", "5Yx10Y", "ON", "1W", "5Y", "FLAT"], key=bucket_key)
+    ['', 'ON', '1W', '1M', '6X12', '2Y', '5Y', '5Yx10Y', 'FLAT']
+    """
+    if label == "":
+        return (0, 0.0, 0.0, "")
+    up = label.upper()
+    if up in _SHORT_TENORS:
+        return (1, _SHORT_TENORS[up], 0.0, label)
+    if _RE_TENOR.match(up):
+        return (1, _tenor_days(up), 0.0, label)
+    if m := _RE_FRA.match(up):
+        return (1, int(m.group(2)) * _MONTH_DAYS, int(m.group(1)) * _MONTH_DAYS, label)
+    if m := _RE_PAIR.match(up):
+        return (1, _tenor_days(m.group(1)), _tenor_days(m.group(2)), label)
+    return (2, 0.0, 0.0, label)
+
+
+def _class_key(cls: str) -> tuple[int, str]:
+    return (SENS_CLASSES.index(cls) if cls in SENS_CLASSES else len(SENS_CLASSES), cls)
+
+
+def _measure_key(measure: str) -> tuple[int, str]:
+    known = _ALL_MEASURES
+    return (known.index(measure) if measure in known else len(known), measure)
+
+
+#: Accepted spellings of each long-form column (risk.greeks.LongForm, a Dataset, a mapping).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "sens_trade": ("sens_trade", "trade", "trade_id"),
+    "sens_class": ("sens_class", "cls", "factor_class", "class"),
+    "sens_factor": ("sens_factor", "factor"),
+    "sens_bucket": ("sens_bucket", "bucket"),
+    "sens_measure": ("sens_measure", "measure"),
+    "sens_value": ("sens_value", "value"),
+    "sens_value_local": ("sens_value_local", "value_local"),
+}
+
+
+def _field(obj: Any, names: Iterable[str]) -> Any:
+    for name in names:
+        if isinstance(obj, Mapping):
+            if name in obj:
+                return obj[name]
+        elif hasattr(obj, name):
+            return getattr(obj, name)
+    return None
+
+
+def _strings(x: Any, name: str) -> NDArray[np.object_]:
+    if isinstance(x, list | tuple):  # np.asarray would turn [1, "a"] into strings silently
+        return _strings(str_array(x, name), name)
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: {arr.ndim}-d, expected 1-d")
+    if arr.size == 0:
+        return np.empty(0, dtype=object)
+    if arr.dtype.kind in "UT":
+        return arr.astype(object)  # elements become Python str
+    out = str_array(arr, name)
+    if any(type(v) is not str for v in out):  # np.str_ and other str subclasses
+        out[:] = [str(v) for v in out]
+    return out
+
+
+def sensitivity_columns(
+    long_form: Any, trade_ids: Sequence[str] | None = None
+) -> dict[str, NDArray[Any]]:
+    """The long form as the :data:`SENS_VARS` columns, in canonical order.
+
+    Parameters
+    ----------
+    long_form
+        A mapping or an object with attributes holding parallel 1-d arrays: the trade (ids as
+        ``trade``/``trade_id``/``sens_trade``, or positions into ``trade_ids`` as
+        ``trade_index``), the class (``cls``/``factor_class``/``class``), ``factor``,
+        ``bucket``, ``measure``, ``value`` (reporting currency) and ``value_local`` (trade
+        currency); each may also be spelt with the ``sens_`` prefix of :data:`SENS_VARS`.
+    trade_ids
+        The trades the entries belong to, in cube order: needed for ``trade_index``, and gives
+        the order of the entries (without it: trade ids sorted as text).
+
+    Raises
+    ------
+    ValueError
+        On a missing column, columns of different lengths, non-string labels or a
+        ``trade_index`` outside ``trade_ids``. The values themselves are checked by
+        :func:`sensitivity_problems`.
+
+    >>> cols = sensitivity_columns({"trade_index": [1, 0], "cls": ["FX", "FX"],
+    ...     "factor": ["EURUSD"] * 2, "bucket": ["", ""], "measure": ["delta"] * 2,
+    ...     "value": [2.0, 1.0], "value_local": [2.0, 1.0]}, trade_ids=["T1", "T2"])
+    >>> cols["sens_trade"].tolist(), cols["sens_value"].tolist()
+    (['T1', 'T2'], [1.0, 2.0])
+    """
+    cols: dict[str, NDArray[Any]] = {}
+    for name, kind in SENS_VARS.items():
+        raw = _field(long_form, _ALIASES[name])
+        if raw is None and name == "sens_trade":
+            index = _field(long_form, ("trade_index", "sens_trade_index"))
+            if index is not None:
+                cols[name] = _trades_at(index, trade_ids)
+                continue
+        if raw is None:
+            raise ValueError(
+                f"sensitivities: missing column {name} (or {', '.join(_ALIASES[name][1:])})"
+            )
+        if kind == "str":
+            cols[name] = _strings(raw, name)
+        else:
+            arr = np.asarray(raw)
+            if arr.ndim != 1:
+                raise ValueError(f"{name}: {arr.ndim}-d, expected 1-d")
+            if arr.size and arr.dtype.kind not in "fiu":
+                raise ValueError(f"{name}: dtype {arr.dtype}, expected numbers")
+            cols[name] = arr.astype(np.float64)
+    lengths = {k: len(v) for k, v in cols.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"sensitivities: columns of different lengths {lengths}")
+    order = sensitivity_order(cols, trade_ids)
+    return {k: v[order] for k, v in cols.items()}
+
+
+def _trades_at(index: ArrayLike, trade_ids: Sequence[str] | None) -> NDArray[np.object_]:
+    if trade_ids is None:
+        raise ValueError("sensitivities: trade_index needs the trade ids")
+    idx = np.asarray(index)
+    if idx.size and idx.dtype.kind not in "iu":
+        raise ValueError(f"trade_index: dtype {idx.dtype}, expected integers")
+    idx = idx.astype(np.intp)
+    ids = str_array(trade_ids, "trade_ids")
+    bad = (idx < 0) | (idx >= len(ids))
+    if bad.any():
+        raise ValueError(
+            f"trade_index: {int(bad.sum())} entries outside 0..{len(ids) - 1}, "
+            f"e.g. {int(idx[bad][0])}"
+        )
+    return ids[idx]
+
+
+def _ranks(values: NDArray[Any], key: Any = None) -> NDArray[np.intp]:
+    """Rank of each value among the distinct values sorted by ``key`` (hashing, not sorting,
+    the possibly millions of entries)."""
+    codes, uniques = pd.factorize(values)
+    order = sorted(range(len(uniques)), key=lambda i: key(uniques[i]) if key else uniques[i])
+    rank = np.empty(len(uniques), dtype=np.intp)
+    rank[order] = np.arange(len(uniques))
+    return rank[codes]
+
+
+def sensitivity_order(
+    columns: Mapping[str, ArrayLike], trade_ids: Sequence[str] | None = None
+) -> NDArray[np.intp]:
+    """The permutation putting long-form entries in canonical order: by the position of the
+    trade in ``trade_ids`` (cube order; trade ids as text without it, or for unknown ids),
+    then class (:data:`SENS_CLASSES` order), factor (text), bucket (:func:`bucket_key`) and
+    measure (``delta``, ``delta_units``, ``gamma``, ``vega``, ``theta``). Stable.
+
+    >>> sensitivity_order({"sens_trade": ["B", "A"], "sens_class": ["IR", "IR"],
+    ...     "sens_factor": ["USD-SOFR"] * 2, "sens_bucket": ["2Y", "1M"],
+    ...     "sens_measure": ["delta"] * 2}, ["B", "A"]).tolist()
+    [0, 1]
+    """
+    trade = np.asarray(columns["sens_trade"], dtype=object)
+    if trade_ids is None:
+        position = np.zeros(len(trade), dtype=np.intp)
+    else:
+        position = pd.Index(np.asarray(trade_ids, dtype=object)).get_indexer(trade)
+        position = np.where(position < 0, len(trade_ids), position)
+    keys = (
+        _ranks(np.asarray(columns["sens_measure"], dtype=object), _measure_key),
+        _ranks(np.asarray(columns["sens_bucket"], dtype=object), bucket_key),
+        _ranks(np.asarray(columns["sens_factor"], dtype=object)),
+        _ranks(np.asarray(columns["sens_class"], dtype=object), _class_key),
+        _ranks(trade),
+        position,
+    )
+    return np.lexsort(keys)
+
+
+def sensitivity_dataset(long_form: Any, trade_ids: Sequence[str] | None = None) -> xr.Dataset:
+    """The long form alone as a Dataset on :data:`SENS_DIM` (what one grid chunk writes with
+    :func:`risk.cube_io.write_sensitivities`), in canonical order, checked.
+
+    ``ValueError`` on anything :func:`sensitivity_columns` or :func:`sensitivity_problems`
+    refuses (entries naming trades outside ``trade_ids``, when given, included).
+
+    >>> ds = sensitivity_dataset({"trade": ["T1"], "cls": ["EQ"], "factor": ["SPX"],
+    ...     "bucket": [""], "measure": ["delta"], "value": [5.0], "value_local": [5.0]})
+    >>> ds.sizes["sensitivity"], ds["sens_factor"].item()
+    (1, 'SPX')
+    """
+    cols = sensitivity_columns(long_form, trade_ids)
+    ds = xr.Dataset({k: ((SENS_DIM,), v) for k, v in cols.items()})
+    problems = sensitivity_problems(ds)
+    if trade_ids is not None:
+        known = pd.Index(np.asarray(trade_ids, dtype=object))
+        problems += _unknown_trades(cols["sens_trade"], known)
+    if problems:
+        raise ValueError("invalid sensitivities:\n" + "\n".join(f"  - {p}" for p in problems))
+    return ds
+
+
+def _unknown_trades(trade: NDArray[np.object_], known: pd.Index) -> list[str]:
+    missing = known.get_indexer(trade) < 0
+    if not missing.any():
+        return []
+    ids = list(dict.fromkeys(str(t) for t in trade[missing]))
+    return [
+        f"data variable sens_trade: {int(missing.sum())} entries on trades not in the cube, "
+        f"e.g. {', '.join(ids[:5])}"
+    ]
 
 
 def _float_vector(x: ArrayLike, n: int, name: str) -> NDArray[np.float64]:
@@ -215,6 +503,7 @@ def build_cube(
     scenarios: Sequence[str] | None = None,
     scenario_pv: ArrayLike | None = None,
     scenario_pv_reporting: ArrayLike | None = None,
+    sensitivities: Any = None,
     **attrs: str | dt.date,
 ) -> xr.Dataset:
     """Build and validate a cube from per-trade numpy arrays (built once, never concatenated).
@@ -232,6 +521,10 @@ def build_cube(
         ``""`` per valued trade, else ``"field: reason"``.
     scenarios, scenario_pv, scenario_pv_reporting
         Scenario names (base first) and ``n x n_scenarios`` PVs, for runs under a scenario set.
+    sensitivities
+        The long form of a run with Greeks (see :func:`sensitivity_columns` for the accepted
+        column names; ``trade_index`` counts in this cube's trades), stored on the
+        ``sensitivity`` dim in canonical order. None: no ``sensitivity`` dim.
     **attrs
         The :data:`STR_ATTRS` (``asof`` may be a ``datetime.date``); extra attrs are kept.
 
@@ -259,12 +552,22 @@ def build_cube(
             "model_greeks": (("trade", "greek"), greeks),
             "error": (("trade",), errors),
             **_scenario_vars(n, scenarios, scenario_pv, scenario_pv_reporting),
+            **_sensitivity_vars(sensitivities, attributes.get("trade_id", ())),
         },
         attrs,
         scenarios,
     )
     validate_cube(ds)
     return ds
+
+
+def _sensitivity_vars(
+    long_form: Any, trade_ids: Sequence[str]
+) -> dict[str, tuple[tuple[str, ...], Any]]:
+    if long_form is None:
+        return {}
+    cols = sensitivity_columns(long_form, trade_ids)
+    return {name: ((SENS_DIM,), values) for name, values in cols.items()}
 
 
 def cube_template(
@@ -395,6 +698,84 @@ def _scenario_problems(ds: xr.Dataset) -> list[str]:
     return problems
 
 
+def sensitivity_problems(ds: xr.Dataset) -> list[str]:
+    """The violations of the sensitivity part of the schema (empty if the cube has none).
+
+    Checked: all of :data:`SENS_VARS` present on :data:`SENS_DIM`, strings and float64; and,
+    once loaded (not for lazy variables), known classes and measures of the class, factor
+    ``""`` only for theta, bucket ``""`` for classes without buckets, finite values, unique
+    (trade, class, factor, bucket, measure) keys, and, if ``ds`` has trades, entries on
+    valued trades of the cube only.
+
+    >>> sensitivity_problems(xr.Dataset({"sens_value": ("sensitivity", [1.0])}))[0]
+    'data variable sens_trade: missing (the cube has sensitivities)'
+    """
+    present = [v for v in SENS_VARS if v in ds.variables]
+    if SENS_DIM not in ds.dims and not present:
+        return []
+    problems: list[str] = []
+    for name, kind in SENS_VARS.items():
+        if name not in ds.data_vars:
+            problems.append(f"data variable {name}: missing (the cube has sensitivities)")
+            continue
+        var = ds[name].variable
+        if var.dims != (SENS_DIM,):
+            problems.append(f"data variable {name}: dims {var.dims}, expected ('{SENS_DIM}',)")
+        elif kind == "str" and (p := _string_problem(var)) is not None:
+            problems.append(f"data variable {name}: {p}")
+        elif kind == "float" and var.dtype != np.float64:
+            problems.append(f"data variable {name}: dtype {var.dtype}, expected float64")
+    if problems or any(_is_lazy(ds[name].variable) for name in SENS_VARS):
+        return problems  # the entries are checked once well formed and loaded
+    return _sensitivity_value_problems(ds)
+
+
+def _sensitivity_value_problems(ds: xr.Dataset) -> list[str]:
+    col = {name: np.asarray(ds[name].values) for name in SENS_VARS}
+    cls, measure = col["sens_class"], col["sens_measure"]
+    problems: list[str] = []
+
+    def report(mask: NDArray[np.bool_], what: str) -> None:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            problems.append(
+                f"{what}: {int(mask.sum())} entries, e.g. trade {col['sens_trade'][i]} "
+                f"{cls[i]} {col['sens_factor'][i]!r} {col['sens_bucket'][i]!r} {measure[i]}"
+            )
+
+    report(~np.isin(cls, SENS_CLASSES), f"data variable sens_class: not one of {SENS_CLASSES}")
+    allowed = np.array(
+        [m in SENS_MEASURES.get(c, ()) for c, m in zip(cls, measure, strict=True)], dtype=bool
+    )
+    report(
+        ~allowed & np.isin(cls, SENS_CLASSES),
+        "data variable sens_measure: not a measure of the class",
+    )
+    theta = cls == "THETA"
+    report((col["sens_factor"] == "") & ~theta, 'data variable sens_factor: "" outside THETA')
+    report(
+        (col["sens_bucket"] != "") & ~np.isin(cls, SENS_BUCKETED),
+        f'data variable sens_bucket: not "" in a class without buckets (only {SENS_BUCKETED})',
+    )
+    for name in ("sens_value", "sens_value_local"):
+        report(~np.isfinite(col[name].astype(np.float64)), f"data variable {name}: not finite")
+    keys = pd.DataFrame({k: pd.factorize(col[k])[0] for k in SENS_VARS if SENS_VARS[k] == "str"})
+    report(
+        keys.duplicated().to_numpy(),
+        "sensitivity: duplicate (trade, class, factor, bucket, measure)",
+    )
+    if "trade" in ds.indexes and not _is_lazy(ds["trade"].variable):
+        problems += _unknown_trades(col["sens_trade"], ds.indexes["trade"])
+        if (
+            "error" in ds.data_vars
+            and ds["error"].dims == ("trade",)
+            and not _is_lazy(ds["error"].variable)
+        ):
+            failed = ds.indexes["trade"][np.asarray(ds["error"].values != "", dtype=bool)]
+            report(np.isin(col["sens_trade"], failed), "data variable sens_trade: on failed trades")
+    return problems
+
+
 def _attr_problems(attrs: Mapping[Hashable, Any]) -> list[str]:
     problems: list[str] = []
     version = attrs.get("schema_version")
@@ -473,6 +854,7 @@ def validate_cube(ds: xr.Dataset, *, complete: bool = True) -> None:
     """
     problems = [f"dim {d}: missing" for d in ("trade", "greek") if d not in ds.dims]
     problems += _coord_problems(ds) + _var_problems(ds) + _scenario_problems(ds)
+    problems += sensitivity_problems(ds)
     problems += _attr_problems(ds.attrs)
     problems += _value_problems(ds)
     if complete:
