@@ -12,26 +12,51 @@ Restartable runs fill one store from many workers::
 
 Two writers on parts of one Zarr chunk silently lose data, so :func:`write_region` refuses a
 region that does not start and end on chunk boundaries (the store's last, short chunk excepted).
+
+Sensitivities (the long form on the ``sensitivity`` dim) are not region-written by trade chunk:
+each grid chunk writes its own small store, and the run's assembly concatenates them into the
+cube store::
+
+    write_sensitivities(long_form, OUT / "sensitivities/chunk-000042.zarr", trade_ids=ids)
+    append_sensitivities(OUT / "cube.zarr", sorted(OUT.glob("sensitivities/chunk-*.zarr")))
+
+Appending is idempotent and independent of the order of the chunk stores: the entries are
+merged by (trade, class, factor, bucket, measure) and stored in canonical order
+(:func:`risk.cube.sensitivity_order`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import os
+import shutil
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+import zarr
 
-from risk.cube import validate_cube
+from risk.cube import (
+    SENS_DIM,
+    SENS_VARS,
+    TRADE_COORDS,
+    sensitivity_dataset,
+    sensitivity_order,
+    sensitivity_problems,
+    validate_cube,
+)
 
 __all__ = [
     "ZARR_FORMAT",
+    "append_sensitivities",
     "create_store",
     "open_cube",
+    "read_sensitivities",
     "store_chunk_size",
     "write_cube",
     "write_region",
+    "write_sensitivities",
 ]
 
 #: Zarr format of every store written here.
@@ -113,13 +138,22 @@ def _netcdf_encoding(ds: xr.Dataset) -> dict[Hashable, Any]:
     return enc
 
 
+#: Variables of the schema that hold strings (an empty one is read back as float64).
+_STRING_VARS = frozenset(("trade", "greek", "scenario", "error", *TRADE_COORDS)) | {
+    k for k, kind in SENS_VARS.items() if kind == "str"
+}
+
+
 def _normalise(ds: xr.Dataset) -> xr.Dataset:
-    """Strings back to ``object`` arrays of ``str``, numpy scalar attrs to Python, no encoding."""
+    """Strings back to ``object`` arrays of ``str``, numpy scalar attrs to Python, no encoding.
+
+    xarray writes an empty ``object`` array as float64 (Zarr and NetCDF alike): the schema's
+    string variables come back as empty ``object`` arrays."""
     ds = ds.drop_encoding()
     strings = {
         name: (var.dims, np.asarray(var.values, dtype=object), var.attrs)
         for name, var in ds.variables.items()
-        if var.dtype.kind in "UT"
+        if var.dtype.kind in "UT" or (name in _STRING_VARS and var.size == 0)
     }
     ds = ds.assign_coords({k: v for k, v in strings.items() if k in ds.coords})
     ds = ds.assign({k: v for k, v in strings.items() if k in ds.data_vars})
@@ -256,3 +290,156 @@ def _attr_conflicts(chunk: Mapping[Hashable, Any], store: Mapping[Hashable, Any]
         for k in chunk
         if k in store and not _same(chunk[k], store[k])
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# sensitivities: one small store per grid chunk, concatenated into the cube store
+
+
+def _zarr_path(path: str | Path, what: str) -> Path:
+    p = Path(path)
+    if _kind(p) != "zarr":
+        raise ValueError(f"{p}: {what} must be a .zarr directory")
+    return p
+
+
+def write_sensitivities(
+    long_form: Any, path: str | Path, *, trade_ids: Sequence[str] | None = None
+) -> Path:
+    """Write one chunk's sensitivities to their own small Zarr store (replacing any earlier one).
+
+    Parameters
+    ----------
+    long_form
+        A Dataset from :func:`risk.cube.sensitivity_dataset`, or any long form it accepts.
+    path
+        A ``.zarr`` directory, e.g. ``OUT/sensitivities/chunk-000042.zarr``; written next to
+        it first and then renamed into place, so a store at ``path`` is always whole (a chunk
+        that is run again simply replaces it).
+    trade_ids
+        The chunk's trades in cube order (needed for a ``trade_index`` column; checks that
+        every entry is on one of them).
+    """
+    p = _zarr_path(path, "a sensitivity store")
+    ds = sensitivity_dataset(long_form, trade_ids)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    ds.drop_encoding().to_zarr(tmp, mode="w-", zarr_format=ZARR_FORMAT, consolidated=False)
+    if p.exists():
+        shutil.rmtree(p)
+    tmp.rename(p)
+    return p
+
+
+def read_sensitivities(path: str | Path) -> xr.Dataset:
+    """The long form in a store of :func:`write_sensitivities` (or a cube's), in memory, with
+    ``object`` strings; ``ValueError`` if it is not a well-formed long form."""
+    p = _zarr_path(path, "a sensitivity store")
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such sensitivity store")
+    with xr.open_zarr(p, consolidated=False, chunks=None) as store:
+        missing = [v for v in SENS_VARS if v not in store.data_vars]
+        if missing:
+            raise ValueError(f"{p}: no sensitivities (missing {', '.join(missing)})")
+        ds = _normalise(store[list(SENS_VARS)].reset_coords(drop=True).load())
+    ds.attrs = {}
+    problems = sensitivity_problems(ds)
+    if problems:
+        raise ValueError(f"{p}: invalid sensitivities: " + "; ".join(problems))
+    return ds
+
+
+def append_sensitivities(
+    cube_path: str | Path, chunk_paths: Iterable[str | Path], *, replace: bool = False
+) -> int:
+    """Concatenate chunk sensitivity stores into a cube store's ``sensitivity`` variables.
+
+    The entries of ``chunk_paths`` are merged with those already in the cube (none if
+    ``replace``) by (trade, class, factor, bucket, measure) and stored in canonical order
+    (cube trade order, then class, factor, bucket by maturity, measure), so the result does not
+    depend on the order of ``chunk_paths`` or on which chunks were appended before: appending a
+    chunk twice leaves the cube as it was. An entry seen twice must carry bit-identical values
+    (the grid's tasks are deterministic); otherwise ``ValueError`` and the cube is left alone.
+
+    Parameters
+    ----------
+    cube_path
+        The run's cube store (``.zarr``, e.g. from :func:`create_store`); its other variables,
+        coords and attrs are untouched.
+    chunk_paths
+        Stores written by :func:`write_sensitivities`.
+    replace
+        Drop the cube's earlier sensitivities first: the result is then exactly the union of
+        ``chunk_paths`` (what a run's final assembly wants).
+
+    Returns
+    -------
+    int
+        The number of entries in the cube afterwards.
+
+    Raises
+    ------
+    ValueError
+        On an entry naming a trade that is not in the cube or that failed, conflicting values
+        for one key, or an invalid chunk store.
+    """
+    p = _zarr_path(cube_path, "the cube store")
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such cube store")
+    with xr.open_zarr(p, consolidated=False, chunks=None) as store:
+        trades = np.asarray(store["trade"].values, dtype=object)
+        error = np.asarray(store["error"].values, dtype=object)
+        had = [v for v in SENS_VARS if v in store.variables]
+        parts = [] if replace or not had else [read_sensitivities(p)]
+    parts += [read_sensitivities(c) for c in chunk_paths]
+    cols = {
+        name: np.concatenate(
+            [np.asarray(part[name].values) for part in parts]
+            or [np.empty(0, dtype=object if kind == "str" else np.float64)]
+        )
+        for name, kind in SENS_VARS.items()
+    }
+    cols = _merged(cols, sensitivity_order(cols, list(trades)))
+    ds = xr.Dataset({k: ((SENS_DIM,), v) for k, v in cols.items()})
+    check = ds.assign({"error": ("trade", error)}).assign_coords(trade=trades)
+    problems = sensitivity_problems(check)
+    if problems:
+        raise ValueError(f"{p}: cannot append sensitivities: " + "; ".join(problems))
+    group = zarr.open_group(p, mode="r+")
+    for name in had:
+        del group[name]
+    # to_zarr(mode="a") replaces the group's attrs with the Dataset's: hand it the cube's own
+    ds.attrs = group.attrs.asdict()
+    ds.to_zarr(p, mode="a", consolidated=False, zarr_format=ZARR_FORMAT)
+    return int(ds.sizes[SENS_DIM])
+
+
+def _merged(cols: dict[str, Any], order: Any) -> dict[str, Any]:
+    """Entries sorted by ``order`` with repeated keys (now adjacent) kept once; ValueError if
+    a repeat carries other values."""
+    cols = {k: v[order] for k, v in cols.items()}
+    n = len(cols["sens_trade"])
+    if n < 2:
+        return cols
+    same = np.ones(n - 1, dtype=bool)
+    for name, kind in SENS_VARS.items():
+        if kind == "str":
+            same &= np.asarray(cols[name][1:] == cols[name][:-1], dtype=bool)
+    differs = np.zeros(n - 1, dtype=bool)
+    for name, kind in SENS_VARS.items():
+        if kind == "float":
+            bits = np.ascontiguousarray(cols[name]).view(np.uint64)
+            differs |= bits[1:] != bits[:-1]
+    conflict = same & differs
+    if conflict.any():
+        i = int(np.flatnonzero(conflict)[0]) + 1
+        key = ", ".join(str(cols[k][i]) or '""' for k, kind in SENS_VARS.items() if kind == "str")
+        values = [(cols["sens_value"][j], cols["sens_value_local"][j]) for j in (i - 1, i)]
+        raise ValueError(
+            f"{int(conflict.sum())} sensitivity entries appended twice with different values, "
+            f"e.g. ({key}): {values[0]} vs {values[1]}"
+        )
+    keep = np.concatenate([[True], ~same])
+    return {k: v[keep] for k, v in cols.items()}
