@@ -18,23 +18,60 @@ from the summed P&L vectors, never sum them.
 [3.0, 0.0]
 >>> cube.risk.by("book").n_failed.values.tolist()
 [0, 1]
+
+Cubes of runs with Greeks carry sensitivities in long form (see :mod:`risk.cube`):
+:meth:`RiskAccessor.sensitivities` gives them as a table joined with the trade labels, and
+:meth:`RiskAccessor.ladder` sums them over trades into dense ladders (book x curve x tenor...),
+with tenors and expiries ordered by maturity and absent entries as 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from risk.cube import GREEKS, LEVELS, TRADE_COORDS
+from risk.cube import (
+    GREEKS,
+    LEVELS,
+    SENS_BUCKETED,
+    SENS_CLASSES,
+    SENS_DIM,
+    SENS_MEASURES,
+    SENS_VARS,
+    TRADE_COORDS,
+    bucket_key,
+)
 
-__all__ = ["FIRM", "RiskAccessor"]
+__all__ = ["FIRM", "LADDER_DIMS", "RiskAccessor"]
 
 #: Label of the single group of ``by("firm")`` when the cube has no ``firm`` attr.
 FIRM = "FIRM"
+#: Dims of a ladder after its row dim, per class: bucketed (the default) and parallel.
+LADDER_DIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "IR": (("curve", "tenor"), ("curve",)),
+    "VOL": (("surface", "bucket"), ("surface",)),
+    "FX": (("factor",), ("factor",)),
+    "EQ": (("factor",), ("factor",)),
+    "DIV": (("factor",), ("factor",)),
+    "CREDIT": (("factor",), ("factor",)),
+    "THETA": ((), ()),
+}
+#: Columns of :meth:`RiskAccessor.sensitivities`.
+SENS_COLUMNS: tuple[str, ...] = (
+    "trade",
+    *TRADE_COORDS,
+    "cls",
+    "factor",
+    "bucket",
+    "measure",
+    "value",
+    "value_local",
+)
 
 _TRADE_COLUMNS = (*TRADE_COORDS, "pv", "pv_reporting", "error")
 
@@ -138,7 +175,13 @@ class RiskAccessor:
         ):
             if want is not None:
                 keep &= np.isin(np.asarray(self._ds[name].values, dtype=object), _as_set(want))
-        return self._ds.isel(trade=np.flatnonzero(keep))
+        out = self._ds.isel(trade=np.flatnonzero(keep))
+        if self.has_sensitivities and not keep.all():
+            # keep the sub-cube valid: only the entries of its trades
+            kept = np.asarray(self._ds["trade"].values, dtype=object)[keep]
+            mine = np.isin(np.asarray(self._ds["sens_trade"].values, dtype=object), kept)
+            out = out.isel({SENS_DIM: np.flatnonzero(mine)})
+        return out
 
     def book(self, name: str | Iterable[str]) -> xr.Dataset:
         """The cube of one book (or several); ``KeyError`` naming any book not in the cube."""
@@ -188,3 +231,215 @@ class RiskAccessor:
         """The failed trades: ``book``, ``product``, ``error``, indexed by ``trade``."""
         df = self.to_dataframe()
         return df.loc[self.failed, ["book", "product", "error"]]
+
+    # -- sensitivities ----------------------------------------------------------------------
+
+    @property
+    def has_sensitivities(self) -> bool:
+        """True if the cube carries long-form sensitivities (a run with Greeks)."""
+        return SENS_DIM in self._ds.dims or "sens_trade" in self._ds.variables
+
+    def _sens_columns(self) -> dict[str, NDArray[Any]]:
+        if not self.has_sensitivities:
+            raise ValueError("the cube has no sensitivities (run it with Greeks)")
+        return {
+            name: np.asarray(self._ds[name].values, dtype=object if kind == "str" else None)
+            for name, kind in SENS_VARS.items()
+        }
+
+    def _known(self, level: str, want: str | Iterable[str] | None) -> list[str] | None:
+        """``want`` as a list, ``KeyError`` naming any label the cube's trades do not have."""
+        if want is None:
+            return None
+        wanted = _as_set(want)
+        known = set(self._ds[level].values)
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise KeyError(f"unknown {level}(s) {', '.join(unknown)}")
+        return wanted
+
+    def sensitivities(
+        self,
+        book: str | Iterable[str] | None = None,
+        desk: str | Iterable[str] | None = None,
+        trade: str | Iterable[str] | None = None,
+        factor: str | Iterable[str] | None = None,
+        measure: str | Iterable[str] | None = None,
+        cls: str | Iterable[str] | None = None,
+        bucket: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """The long-form sensitivities matching every given filter, joined with trade labels.
+
+        One row per (trade, class, factor, bucket, measure) entry, in the cube's canonical
+        order, with columns :data:`SENS_COLUMNS`: ``trade``, the trade labels (``book``,
+        ``desk``, ``product``, ``currency``, ``counterparty``), ``cls``, ``factor``,
+        ``bucket`` (``""`` for parallel entries), ``measure``, ``value`` (reporting currency)
+        and ``value_local`` (trade currency). Each filter is a str or a list of str.
+
+        Raises
+        ------
+        KeyError
+            For a book, desk or trade not in the cube.
+        ValueError
+            For an unknown class or measure, or a cube without sensitivities.
+        """
+        col = self._sens_columns()
+        keep = np.ones(len(col["sens_trade"]), dtype=bool)
+        ds = self._ds
+        trades = np.asarray(ds["trade"].values, dtype=object)
+        pos = pd.Index(trades).get_indexer(col["sens_trade"])
+        for level, want in (("book", book), ("desk", desk), ("trade", trade)):
+            wanted = self._known(level, want)
+            if wanted is not None:
+                labels = np.asarray(ds[level].values, dtype=object)
+                keep &= np.isin(labels, wanted)[pos]
+        if cls is not None:
+            _check_names("class", _as_set(cls), SENS_CLASSES)
+        if measure is not None:
+            measures = tuple(dict.fromkeys(m for ms in SENS_MEASURES.values() for m in ms))
+            _check_names("measure", _as_set(measure), measures)
+        for name, want in (
+            ("sens_class", cls),
+            ("sens_factor", factor),
+            ("sens_measure", measure),
+            ("sens_bucket", bucket),
+        ):
+            if want is not None:
+                keep &= np.isin(col[name], _as_set(want))
+        rows = np.flatnonzero(keep)
+        p = pos[rows]
+        frame: dict[str, NDArray[Any]] = {"trade": trades[p]}
+        for name in TRADE_COORDS:
+            frame[name] = np.asarray(ds[name].values, dtype=object)[p]
+        for name in ("class", "factor", "bucket", "measure", "value", "value_local"):
+            frame["cls" if name == "class" else name] = col[f"sens_{name}"][rows]
+        return pd.DataFrame(frame, columns=list(SENS_COLUMNS))
+
+    def ladder(
+        self,
+        cls: str,
+        measure: str = "delta",
+        book: str | Iterable[str] | None = None,
+        desk: str | Iterable[str] | None = None,
+        *,
+        by: str = "book",
+        bucketed: bool = True,
+    ) -> xr.DataArray:
+        """A dense ladder: the sum over trades of the reporting-currency sensitivities.
+
+        Parameters
+        ----------
+        cls
+            Factor class (:data:`risk.cube.SENS_CLASSES`). The dims after the row dim are
+            :data:`LADDER_DIMS`: IR ``(curve, tenor)``, VOL ``(surface, bucket)`` (tenors and
+            expiries by maturity, :func:`risk.cube.bucket_key`), FX/EQ/DIV/CREDIT ``(factor,)``,
+            THETA none; curves, surfaces and factors sorted by name.
+        measure
+            A measure of the class (:data:`risk.cube.SENS_MEASURES`), e.g. ``delta``, ``gamma``,
+            ``vega``, ``theta``. ``delta_units`` sums units of the factor (foreign currency,
+            shares), not money.
+        book, desk
+            Restrict to these books and desks (str or list); ``KeyError`` if unknown.
+        by
+            The rows: ``book`` (default, with each book's ``desk`` as a coord), ``desk``,
+            ``firm``, ``product``, ``currency``, ``counterparty`` (the :meth:`by` levels, sorted
+            labels, every group of the selected trades even without entries) or ``trade`` (the
+            valued trades of the selection in cube order, with their labels as coords). Rows
+            drill down exactly: a desk's row is the sum of its books' rows, a book's row the sum
+            of its trades' rows.
+        bucketed
+            IR and VOL: the bucketed entries (default) or, if False, the parallel ones (bucket
+            ``""``: parallel delta, IR gamma, parallel vega), on ``(curve,)``/``(surface,)``.
+            Other classes have parallel entries only and ignore it.
+
+        Returns
+        -------
+        xarray.DataArray
+            Float64, 0.0 where no trade has an entry (never NaN), named ``<cls>_<measure>``, with
+            attrs ``cls``, ``measure``, ``bucketed``, ``currency`` (the reporting currency).
+            Columns are the labels present in the selected entries.
+        """
+        if cls not in SENS_CLASSES:
+            raise ValueError(f"unknown class {cls!r}; classes are {', '.join(SENS_CLASSES)}")
+        _check_names(f"{cls} measure", [measure], SENS_MEASURES[cls])
+        if by not in (*LEVELS, "trade"):
+            raise ValueError(f"unknown by {by!r}; choose one of {', '.join((*LEVELS, 'trade'))}")
+        col = self._sens_columns()
+        ds = self._ds
+        books, desks = self._known("book", book), self._known("desk", desk)
+        sub = self.select(book=books, desk=desks)
+        rows, row_coords, row_of_trade = _ladder_rows(ds, sub, by)
+        entries = (col["sens_class"] == cls) & (col["sens_measure"] == measure)
+        grid = cls in SENS_BUCKETED and bucketed
+        if cls in SENS_BUCKETED:
+            entries &= (col["sens_bucket"] != "") if bucketed else (col["sens_bucket"] == "")
+        trade_pos = pd.Index(np.asarray(ds["trade"].values, dtype=object)).get_indexer(
+            col["sens_trade"]
+        )
+        row = row_of_trade[trade_pos]
+        e = np.flatnonzero(entries & (row >= 0))
+        dims = (by, *LADDER_DIMS[cls][0 if grid else 1])
+        index: list[NDArray[np.intp]] = [row[e]]
+        coords: dict[str, Any] = {by: rows, **row_coords}
+        if len(dims) > 1:
+            factors = sorted(set(col["sens_factor"][e]))
+            coords[dims[1]] = _objects(factors)
+            index.append(pd.Index(factors, dtype=object).get_indexer(col["sens_factor"][e]))
+        if grid:
+            buckets = sorted(set(col["sens_bucket"][e]), key=bucket_key)
+            coords[dims[2]] = _objects(buckets)
+            index.append(pd.Index(buckets, dtype=object).get_indexer(col["sens_bucket"][e]))
+        out = np.zeros(tuple(len(coords[d]) for d in dims), dtype=np.float64)
+        np.add.at(out, tuple(index), col["sens_value"][e].astype(np.float64))
+        return xr.DataArray(
+            out,
+            dims=dims,
+            coords=coords,
+            name=f"{cls}_{measure}",
+            attrs={
+                "cls": cls,
+                "measure": measure,
+                "bucketed": int(grid),
+                "currency": str(ds.attrs.get("reporting_currency", "")),
+            },
+        )
+
+
+def _check_names(what: str, given: Iterable[str], known: Iterable[str]) -> None:
+    known = tuple(known)
+    bad = [g for g in given if g not in known]
+    if bad:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, bad))}; known: {', '.join(known)}")
+
+
+def _objects(values: Iterable[Any]) -> NDArray[np.object_]:
+    vals = list(values)
+    out = np.empty(len(vals), dtype=object)
+    out[:] = vals
+    return out
+
+
+def _ladder_rows(
+    ds: xr.Dataset, sub: xr.Dataset, by: str
+) -> tuple[NDArray[np.object_], dict[str, Any], NDArray[np.intp]]:
+    """Row labels, their coords, and the row of each trade of ``ds`` (-1: not in a row)."""
+    ids = np.asarray(ds["trade"].values, dtype=object)
+    in_sub = pd.Index(np.asarray(sub["trade"].values, dtype=object))
+    coords: dict[str, Any] = {}
+    if by == "trade":
+        valued = np.asarray(sub["error"].values == "", dtype=bool)
+        rows = np.asarray(sub["trade"].values, dtype=object)[valued]
+        for name in TRADE_COORDS:
+            coords[name] = (by, np.asarray(sub[name].values, dtype=object)[valued])
+        return rows, coords, pd.Index(rows).get_indexer(ids)
+    if by == "firm":
+        labels = np.full(len(ids), str(ds.attrs.get("firm", FIRM)), dtype=object)
+    else:
+        labels = np.asarray(ds[by].values, dtype=object)
+    member = in_sub.get_indexer(ids) >= 0
+    rows = _objects(sorted(set(labels[member])))
+    row_of_trade = np.where(member, pd.Index(rows).get_indexer(labels), -1)
+    if by == "book":
+        desk_of = dict(zip(ds["book"].values, ds["desk"].values, strict=True))
+        coords["desk"] = (by, _objects(desk_of[b] for b in rows))
+    return rows, coords, row_of_trade
