@@ -36,7 +36,7 @@ Rules:
   currency (:mod:`risk.greeks` bumps them by an exact shift of that implied zero rate). Points
   of a pair without a spot quote are skipped (nothing can use them).
 * ``VOLSHIFT`` quotes are model parameters (the vol type), not risk factors.
-* Buckets are in maturity order (:func:`bucket_sort_key`).
+* Buckets are in maturity order (:func:`risk.cube.bucket_key`, the cube's ladder order).
 * A vol factor's ``vol_type`` is ``"BLACK"`` for equity and FX vols, and for swaption / cap vols
   of a currency with a ``VOLSHIFT.<SWPT|CAP>.<CCY>`` quote; ``"NORMAL"`` otherwise.
 * ``currency`` is the factor's currency: the curve's (the base currency for ``<PAIR>-FWD``), the
@@ -55,24 +55,20 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Collection
 from typing import Literal
 
 from pricing import conventions
 from pricing.market import MarketSnapshot
 from pricing.quotes import QuoteKey
+from risk.cube import bucket_key
 
-__all__ = ["FACTOR_CLASSES", "RiskFactor", "bucket_sort_key", "risk_factors"]
+__all__ = ["FACTOR_CLASSES", "RiskFactor", "risk_factors"]
 
 #: Factor classes, in the order factors are listed.
 FACTOR_CLASSES = ("IR", "FX", "EQ", "DIV", "VOL", "CREDIT")
 
 VolType = Literal["BLACK", "NORMAL", ""]
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
-_TENOR = re.compile(r"^(\d+)([DWMY])$")
-_FRA = re.compile(r"^(\d+)X(\d+)$")
-_SWPT = re.compile(r"^(\d+[DWMY])x(\d+[DWMY])$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,32 +103,6 @@ class RiskFactor:
     def key(self) -> tuple[str, str]:
         """``(factor_class, name)``: unique within a snapshot."""
         return (self.factor_class, self.name)
-
-
-def bucket_sort_key(label: str) -> tuple[float, float, str]:
-    """Sort key putting bucket labels in maturity order.
-
-    Tenors (``1W`` < ``1M`` < ``18M`` < ``2Y``), ``ON`` < ``TN``, FRAs ``AxB`` by their end
-    (``6X12`` between ``9M`` and ``18M``, ties by start), swaption buckets ``<expiry>x<tenor>``
-    by expiry then tenor; ``FLAT`` and unknown labels last, alphabetically.
-
-    >>> sorted(["2Y", "6X12", "1W", "FLAT", "ON", "9M", "1M"], key=bucket_sort_key)
-    ['ON', '1W', '1M', '9M', '6X12', '2Y', 'FLAT']
-    """
-    if label == "ON":
-        return (1.0, 0.0, label)
-    if label == "TN":
-        return (2.0, 0.0, label)
-    m = _TENOR.match(label)
-    if m:
-        return (int(m.group(1)) * _UNIT_DAYS[m.group(2)], 0.0, label)
-    m = _FRA.match(label)
-    if m:
-        return (int(m.group(2)) * _UNIT_DAYS["M"], int(m.group(1)) * _UNIT_DAYS["M"], label)
-    m = _SWPT.match(label)
-    if m:
-        return (bucket_sort_key(m.group(1))[0], bucket_sort_key(m.group(2))[0], label)
-    return (float("inf"), 0.0, label)
 
 
 def risk_factors(
@@ -231,8 +201,7 @@ def _make(
         for qid, k in quotes:
             by_label.setdefault(_bucket_label(k), []).append(qid)
         buckets = tuple(
-            (label, tuple(sorted(by_label[label])))
-            for label in sorted(by_label, key=bucket_sort_key)
+            (label, tuple(sorted(by_label[label]))) for label in sorted(by_label, key=bucket_key)
         )
     return RiskFactor(cls, name, ids, buckets, currency, vol_type)
 
