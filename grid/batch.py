@@ -71,6 +71,12 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) ->
         metavar="FILE",
         help="scenario set (YAML/JSON): value every trade in every scenario",
     )
+    b.add_argument(
+        "--greeks",
+        action="store_true",
+        help="also compute every sensitivity (IR/FX/EQ/DIV/VOL/CREDIT bumps and theta; "
+        "bump sizes riskgrid.greeks.*) into the cube",
+    )
     b.add_argument("--tls-ca-file", metavar="FILE", help="CA certificate (TLS clusters)")
     b.add_argument("--tls-cert", metavar="FILE", help="client certificate (TLS clusters)")
     b.add_argument("--tls-key", metavar="FILE", help="client private key (TLS clusters)")
@@ -95,6 +101,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             out[f"riskgrid.{key}"] = value
     if args.no_progress:
         out["riskgrid.progress"] = False
+    if args.greeks:
+        out["riskgrid.greeks.enabled"] = True
     return out
 
 
@@ -156,6 +164,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print()
     if outcome.cube is not None:
         print(_summary(outcome.cube))
+        if m.get("greeks"):
+            print("\n" + _greeks_table(outcome.cube, m["greeks"]))
     print(f"\nrun {m['run_id']}: {m['status']} (exit {m['exit_code']})")
     print(
         f"  {c['valued']:,} valued, {c['pricing_failed']:,} failed to price, "
@@ -205,6 +215,40 @@ def _summary(cube: Any) -> str:
         )
     )
     return format_table(rows, right=(2, 3, 4, 5))
+
+
+def _greeks_table(cube: Any, summary: dict[str, Any]) -> str:
+    """Firm-level parallel Greeks per factor (reporting currency): the overnight headline."""
+    ccy = cube.attrs.get("reporting_currency", "")
+    rows = [("CLASS", "FACTOR", "MEASURE", f"FIRM ({ccy})")]
+    for cls, measure in (
+        ("IR", "delta"),
+        ("IR", "gamma"),
+        ("FX", "delta"),
+        ("EQ", "delta"),
+        ("EQ", "gamma"),
+        ("DIV", "delta"),
+        ("VOL", "vega"),
+        ("CREDIT", "delta"),
+        ("THETA", "theta"),
+    ):
+        try:
+            lad = cube.risk.ladder(cls, measure, by="firm", bucketed=False).sum("firm")
+        except (KeyError, ValueError):
+            continue
+        if lad.ndim == 0:
+            rows.append((cls, "", measure, f"{float(lad):,.2f}"))
+            continue
+        for name, v in zip(lad[lad.dims[0]].values, lad.values, strict=True):
+            if v != 0:
+                rows.append((cls, str(name), measure, f"{float(v):,.2f}"))
+    head = (
+        f"Greeks: {summary['bump_scenarios']} bump scenarios, "
+        f"{summary['revaluations']:,} revaluations, {summary['entries']:,} sensitivities "
+        f"(per +1bp IR/DIV/CREDIT and normal vols, +1% FX/EQ, +1 vol pt Black vols; "
+        f"ladders: cube.risk.ladder)"
+    )
+    return head + "\n" + format_table(rows, right=(3,))
 
 
 def _tls_hint(scheduler: str | None, exc: BaseException) -> str:

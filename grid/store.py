@@ -5,6 +5,7 @@ Layout of ``OUT``::
     OUT/run.json                 what this run is (run id, input hashes, plan fingerprint)
     OUT/cube.zarr/               the trade-level cube, written through one region per chunk
     OUT/chunks/chunk-000042.json done marker of chunk 42: its errors, timings and worker
+    OUT/sensitivities/chunk-000042.zarr  chunk 42's Greeks (long form), with --greeks
     OUT/manifest.json            the audit manifest (written at the end, or when the run fails)
 
 A chunk is done exactly when its marker exists; markers are written after the chunk's region,
@@ -53,8 +54,13 @@ class RunDir:
         """Delete a previous run in this directory (only the files a run writes)."""
         shutil.rmtree(self.cube, ignore_errors=True)
         shutil.rmtree(self.chunks, ignore_errors=True)
+        shutil.rmtree(self.root / "sensitivities", ignore_errors=True)
         for p in (self.run_record, self.manifest):
             p.unlink(missing_ok=True)
+
+    def sensitivities(self, chunk_id: int) -> Path:
+        """A chunk's sensitivity store (long form), written before its done marker."""
+        return self.root / "sensitivities" / f"chunk-{chunk_id:06d}.zarr"
 
     def marker(self, chunk_id: int) -> Path:
         """Done marker of a chunk."""

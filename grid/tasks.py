@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from grid.plan import Chunk, Plan
 from grid.store import RunDir
@@ -25,6 +24,7 @@ from pricing.kernels.engine import value
 from pricing.market import MarketSnapshot
 from pricing.scenarios import ScenarioSet
 from pricing.trades import Portfolio, Trade
+from risk.greeks import GreekPlan, Sensitivities, compute_greeks
 
 __all__ = ["ChunkRequest", "ChunkResult", "value_chunk"]
 
@@ -41,6 +41,7 @@ class ChunkResult:
     worker: str
     arrays: dict[str, Any] | None = None
     fallbacks: tuple[dict[str, str], ...] = ()
+    greeks: dict[str, Any] | None = None
 
     def marker(self) -> dict[str, Any]:
         """The done-marker document."""
@@ -52,6 +53,7 @@ class ChunkResult:
             "seconds": self.seconds,
             "worker": self.worker,
             "fallbacks": list(self.fallbacks),
+            "greeks": self.greeks,
         }
 
 
@@ -64,6 +66,27 @@ class ChunkRequest:
     run_dir: str | None = None
     books: dict[str, str] = dataclasses.field(default_factory=dict)
     cube_attrs: dict[str, str] = dataclasses.field(default_factory=dict)
+    theta: bool = True
+
+
+def _greeks(
+    trades: Sequence[Trade], snapshot: MarketSnapshot, greek_plan: GreekPlan, req: ChunkRequest
+) -> tuple[Sensitivities, dict[str, Any]]:
+    """The chunk's Greeks (bump scenarios of the run's plan, and theta) and their summary."""
+    s = compute_greeks(
+        trades,
+        snapshot,
+        req.reporting_currency,
+        req.engine,  # type: ignore[arg-type]
+        plan=greek_plan,
+        theta=req.theta,
+    )
+    summary = {
+        "entries": len(s.long),
+        "revaluations": s.revaluations,
+        "theta_errors": [{"trade_id": t, "reason": r} for t, r in s.theta_errors.items()],
+    }
+    return s, summary
 
 
 def _arrays(
@@ -71,11 +94,11 @@ def _arrays(
     snapshot: MarketSnapshot,
     scenarios: ScenarioSet | None,
     req: ChunkRequest,
-) -> tuple[dict[str, NDArray[Any]], list[dict[str, str]], list[dict[str, str]]]:
+) -> tuple[dict[str, Any], list[dict[str, str]], list[dict[str, str]]]:
     v = value(trades, snapshot, scenarios, req.reporting_currency, req.engine)  # type: ignore[arg-type]
     error = np.empty(len(trades), dtype=object)
     error[:] = [("" if e is None else f"{e.field}: {e.reason}") for e in v.errors]
-    arrays: dict[str, NDArray[Any]] = {
+    arrays: dict[str, Any] = {
         "pv": v.pv[:, 0].copy(),
         "pv_reporting": v.pv_reporting[:, 0].copy(),
         "model_greeks": v.model_greeks,
@@ -95,9 +118,11 @@ def value_chunk(
     snapshot: MarketSnapshot,
     scenarios: ScenarioSet | None,
     req: ChunkRequest,
+    greek_plan: GreekPlan | None = None,
 ) -> ChunkResult:
-    """Value ``trades[chunk.start:chunk.stop]`` under every scenario; write region + marker
-    when ``req.run_dir`` is set.
+    """Value ``trades[chunk.start:chunk.stop]`` under every scenario (and, with a Greek plan,
+    every bump scenario and the roll-down); write region, sensitivities and marker when
+    ``req.run_dir`` is set.
 
     Deterministic: the same chunk gives the same bits on any worker and in any company of
     other chunks, so retries and recomputation after a lost worker are safe.
@@ -105,6 +130,11 @@ def value_chunk(
     t0 = time.perf_counter()
     mine = plan.trades_of(chunk)
     arrays, errors, fallbacks = _arrays(mine, snapshot, scenarios, req)
+    sens, greeks = (
+        _greeks(mine, snapshot, greek_plan, req) if greek_plan is not None else (None, None)
+    )
+    if sens is not None and not req.run_dir:
+        arrays["sensitivities"] = sens
     worker = f"{socket.gethostname()}:{os.getpid()}"
     result = ChunkResult(
         chunk.chunk_id,
@@ -115,6 +145,7 @@ def value_chunk(
         worker,
         arrays=None if req.run_dir else arrays,
         fallbacks=tuple(fallbacks),
+        greeks=greeks,
     )
     if req.run_dir:
         from risk import build_cube, write_region
@@ -134,6 +165,12 @@ def value_chunk(
             **req.cube_attrs,
         )
         write_region(ds, rd.cube, chunk.start, chunk.stop)
+        if sens is not None:
+            from risk import write_sensitivities
+
+            write_sensitivities(
+                sens, rd.sensitivities(chunk.chunk_id), trade_ids=[t.trade_id for t in mine]
+            )
         done = dataclasses.replace(result, seconds=time.perf_counter() - t0)
         RunDir.write_json(rd.marker(chunk.chunk_id), done.marker())
         return done
