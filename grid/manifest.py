@@ -76,6 +76,8 @@ def manifest_skeleton(**fields: Any) -> dict[str, Any]:
         "counts",
         "timings",
         "chunks_failed",
+        "fallbacks",
+        "greeks",
         "errors",
     )
     doc: dict[str, Any] = {k: fields.get(k) for k in keys}
