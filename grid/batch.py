@@ -243,7 +243,7 @@ def _greeks_table(cube: Any, summary: dict[str, Any]) -> str:
             if v != 0:
                 rows.append((cls, str(name), measure, f"{float(v):,.2f}"))
     head = (
-        f"Greeks: {summary['bump_scenarios']} bump scenarios, "
+        f"Greeks: {summary['scenarios']} scenarios (base and bumps), "
         f"{summary['revaluations']:,} revaluations, {summary['entries']:,} sensitivities "
         f"(per +1bp IR/DIV/CREDIT and normal vols, +1% FX/EQ, +1 vol pt Black vols; "
         f"ladders: cube.risk.ladder)"

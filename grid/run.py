@@ -537,7 +537,7 @@ def _greeks_summary(spec: _Spec, markers: dict[int, dict[str, Any]]) -> dict[str
         return None
     done = [m["greeks"] for m in markers.values() if m.get("greeks")]
     return {
-        "bump_scenarios": spec.greeks.n_scenarios,
+        "scenarios": spec.greeks.n_scenarios,  # the base and every bump
         "theta": spec.theta,
         "plan_hash": spec.greeks.content_hash(),
         "sizes": dict(config.get("greeks")),
