@@ -174,10 +174,17 @@ def str_array(values: Iterable[Any], name: str = "values") -> NDArray[np.object_
     """
     arr = np.empty(len(vals := list(values)), dtype=object)
     arr[:] = vals
+    if _all_str(arr):
+        return arr
     bad = [i for i, v in enumerate(vals) if not isinstance(v, str)]
     if bad:
         raise ValueError(f"{name}: element {bad[0]} is {type(vals[bad[0]]).__name__}, not str")
     return arr
+
+
+def _all_str(arr: NDArray[Any]) -> bool:
+    """True if every element of a 1-d object array is a str (pandas' C loop: ~10 ns each)."""
+    return arr.size == 0 or pd.api.types.infer_dtype(arr, skipna=False) == "string"
 
 
 def greek_array(greeks: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
@@ -280,10 +287,9 @@ def _strings(x: Any, name: str) -> NDArray[np.object_]:
         return np.empty(0, dtype=object)
     if arr.dtype.kind in "UT":
         return arr.astype(object)  # elements become Python str
-    out = str_array(arr, name)
-    if any(type(v) is not str for v in out):  # np.str_ and other str subclasses
-        out[:] = [str(v) for v in out]
-    return out
+    if arr.dtype.kind == "O" and _all_str(arr):
+        return arr
+    return str_array(arr, name)
 
 
 def sensitivity_columns(
@@ -624,7 +630,10 @@ def _string_problem(var: xr.Variable) -> str | None:
         return f"dtype {var.dtype}, expected strings"
     if _is_lazy(var):
         return None  # element types are checked once loaded
-    bad = [v for v in np.asarray(var.values).ravel() if not isinstance(v, str)]
+    values = np.asarray(var.values).ravel()
+    if _all_str(values):
+        return None
+    bad = [v for v in values if not isinstance(v, str)]
     return f"holds {type(bad[0]).__name__} values, expected str" if bad else None
 
 
@@ -732,34 +741,44 @@ def sensitivity_problems(ds: xr.Dataset) -> list[str]:
 
 def _sensitivity_value_problems(ds: xr.Dataset) -> list[str]:
     col = {name: np.asarray(ds[name].values) for name in SENS_VARS}
-    cls, measure = col["sens_class"], col["sens_measure"]
+    # each label column hashed once: codes per entry and the distinct labels
+    codes = {k: pd.factorize(col[k]) for k, kind in SENS_VARS.items() if kind == "str"}
     problems: list[str] = []
 
     def report(mask: NDArray[np.bool_], what: str) -> None:
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
+            c = col
             problems.append(
-                f"{what}: {int(mask.sum())} entries, e.g. trade {col['sens_trade'][i]} "
-                f"{cls[i]} {col['sens_factor'][i]!r} {col['sens_bucket'][i]!r} {measure[i]}"
+                f"{what}: {int(mask.sum())} entries, e.g. trade {c['sens_trade'][i]} "
+                f"{c['sens_class'][i]} {c['sens_factor'][i]!r} {c['sens_bucket'][i]!r} "
+                f"{c['sens_measure'][i]}"
             )
 
-    report(~np.isin(cls, SENS_CLASSES), f"data variable sens_class: not one of {SENS_CLASSES}")
-    allowed = np.array(
-        [m in SENS_MEASURES.get(c, ()) for c, m in zip(cls, measure, strict=True)], dtype=bool
+    def where(name: str, test: Any) -> NDArray[np.bool_]:
+        entry, labels = codes[name]
+        return np.array([bool(test(u)) for u in labels], dtype=bool)[entry]
+
+    known = where("sens_class", lambda c: c in SENS_CLASSES)
+    report(~known, f"data variable sens_class: not one of {SENS_CLASSES}")
+    (c_code, c_labels), (m_code, m_labels) = codes["sens_class"], codes["sens_measure"]
+    table = np.array(
+        [[m in SENS_MEASURES.get(c, ()) for m in m_labels] for c in c_labels], dtype=bool
+    ).reshape(len(c_labels), len(m_labels))
+    report(~table[c_code, m_code] & known, "data variable sens_measure: not a measure of the class")
+    theta = where("sens_class", lambda c: c == "THETA")
+    report(
+        where("sens_factor", lambda f: f == "") & ~theta,
+        'data variable sens_factor: "" outside THETA',
     )
     report(
-        ~allowed & np.isin(cls, SENS_CLASSES),
-        "data variable sens_measure: not a measure of the class",
-    )
-    theta = cls == "THETA"
-    report((col["sens_factor"] == "") & ~theta, 'data variable sens_factor: "" outside THETA')
-    report(
-        (col["sens_bucket"] != "") & ~np.isin(cls, SENS_BUCKETED),
+        where("sens_bucket", lambda b: b != "")
+        & ~where("sens_class", lambda c: c in SENS_BUCKETED),
         f'data variable sens_bucket: not "" in a class without buckets (only {SENS_BUCKETED})',
     )
     for name in ("sens_value", "sens_value_local"):
         report(~np.isfinite(col[name].astype(np.float64)), f"data variable {name}: not finite")
-    keys = pd.DataFrame({k: pd.factorize(col[k])[0] for k in SENS_VARS if SENS_VARS[k] == "str"})
+    keys = pd.DataFrame({k: entry for k, (entry, _) in codes.items()})
     report(
         keys.duplicated().to_numpy(),
         "sensitivity: duplicate (trade, class, factor, bucket, measure)",
@@ -771,8 +790,9 @@ def _sensitivity_value_problems(ds: xr.Dataset) -> list[str]:
             and ds["error"].dims == ("trade",)
             and not _is_lazy(ds["error"].variable)
         ):
-            failed = ds.indexes["trade"][np.asarray(ds["error"].values != "", dtype=bool)]
-            report(np.isin(col["sens_trade"], failed), "data variable sens_trade: on failed trades")
+            failed = set(ds.indexes["trade"][np.asarray(ds["error"].values != "", dtype=bool)])
+            on_failed = where("sens_trade", lambda t: t in failed)
+            report(on_failed, "data variable sens_trade: on failed trades")
     return problems
 
 
