@@ -27,9 +27,13 @@ sensitivities (optional)
     or ``<expiry>x<tenor>``; ``""`` for a parallel entry), ``sens_measure`` (per class,
     :data:`SENS_MEASURES`), ``sens_value`` (reporting currency) and ``sens_value_local`` (trade
     currency). Absent entries are zero. Entries are unique per (trade, class, factor, bucket,
-    measure), belong to valued trades of the cube, have finite values, and are kept in the
-    canonical order of :func:`sensitivity_order` (cube trade order, then class, factor, bucket
-    by maturity, measure), so a cube does not depend on the order its parts were computed in.
+    measure), belong to valued trades of the cube and have finite values. :func:`build_cube`
+    and :func:`risk.cube_io.append_sensitivities` store them in the canonical order of
+    :func:`sensitivity_order` (cube trade order, then class, factor, bucket by maturity,
+    measure), so a cube does not depend on the order its parts were computed in.
+    ``cube.isel(trade=...)`` leaves the long form whole (xarray knows no link between the
+    dims): take sub-cubes with ``cube.risk.select``/``cube.risk.book``, which keep only their
+    trades' entries.
 
 Variables whose name ends in ``_reporting`` are in the reporting currency and are summed by
 ``cube.risk.by(level)``; they may carry extra dims (a later ``scenario`` dim of P&L vectors is

@@ -419,6 +419,8 @@ def append_sensitivities(
     depend on the order of ``chunk_paths`` or on which chunks were appended before: appending a
     chunk twice leaves the cube as it was. An entry seen twice must carry bit-identical values
     (the grid's tasks are deterministic); otherwise ``ValueError`` and the cube is left alone.
+    The cube's old entries are removed just before the new ones are written: a crash in
+    between leaves a cube without sensitivities, which appending the chunks again restores.
 
     Parameters
     ----------
