@@ -96,11 +96,12 @@ from numpy.typing import NDArray
 from pricing import conventions
 from pricing import quantlib_ as qa
 from pricing.errors import MarketDataError, TradeError
-from pricing.kernels.engine import Engine, LoweringCache, scenario_market, value
+from pricing.kernels.engine import Engine, LoweringCache, value
 from pricing.market import MarketSnapshot, ShiftType, tenor_date
 from pricing.quotes import parse_quote_id
 from pricing.scenarios import ScenarioSet, ScenarioShift
 from pricing.trades import Trade
+from pricing.vector.market import ScenarioMarket
 from risk.factors import RiskFactor, risk_factors
 
 if TYPE_CHECKING:
@@ -629,7 +630,7 @@ def _unit_values(
 ) -> tuple[dict[str, F64], dict[str, F64]]:
     """Value of one unit of each ``delta_units`` currency in the reporting currency (shape
     ``()``) and in each trade's currency (shape ``(k,)``), at base spots."""
-    market = scenario_market(base, plan.scenarios)
+    market = ScenarioMarket(base)  # base spots only (not the engine's cached markets)
     currencies = sorted({r.currency for r in plan.rows if r.measure == "delta_units"})
     trade_ccy = [t.currency for t in seq]
     rep: dict[str, F64] = {}
