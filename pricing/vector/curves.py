@@ -588,7 +588,10 @@ def bootstrap(
             value[st.final_terms] = x_exo[st.final_exo] * np.exp(e)
         rk = r[k]
         vd = value[st.dead]
-        const = st.a_dead @ vd + rk * (st.b_dead @ vd)
+        # elementwise products summed down the rows, not BLAS matrix products: BLAS rounding
+        # depends on a scenario's column, so an unmoved curve would differ from the base by
+        # ~1e-15 and a scenario's value would depend on its position in the set
+        const = (st.a_dead[:, None] * vd).sum(axis=0) + rk * (st.b_dead[:, None] * vd).sum(axis=0)
         if len(st.live) == 0:
             raise MarketDataError(
                 f"curve {lowered.name}: {h.quote_id} does not depend on its pillar"
@@ -664,7 +667,7 @@ def _newton(const: F64, c: F64, e: F64, beta: F64, x: F64) -> F64:
         ex += e
         np.exp(ex, out=ex)
         ex *= c
-        dx = (const + ex.sum(axis=0)) / (beta @ ex)
+        dx = (const + ex.sum(axis=0)) / (b * ex).sum(axis=0)  # not beta @ ex (see above)
         x = x - dx
         step = float(np.abs(dx).max())
         if step <= _NEWTON_TOL:

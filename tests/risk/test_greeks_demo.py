@@ -564,13 +564,6 @@ def test_sparsity_quantlib(demo_snapshot: MarketSnapshot) -> None:
     assert set(zip(s.factor_class, s.factor, strict=True)) == EUR_SWAP_FACTORS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pricing/vector/curves.py bootstraps with BLAS matrix products (a_dead @ vd, "
-    "beta @ ex) whose rounding depends on the scenario's column: a curve whose quotes a "
-    "scenario leaves alone differs from the base by ~1e-15, so the swap shows a spurious "
-    "~1e-9 GLOBEX credit delta. Reported to the lead with a two-line fix.",
-)
 def test_sparsity_vectorised(demo_snapshot: MarketSnapshot) -> None:
     """The same with the vectorised engine and the full demo plan."""
     s = compute_greeks([EUR_SWAP], demo_snapshot)
