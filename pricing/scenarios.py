@@ -104,12 +104,17 @@ class ScenarioSet:
         return len(self.names)
 
     def content_hash(self) -> str:
-        """SHA-256 of names and shifts."""
+        """SHA-256 of names and shifts (computed once: a Greek plan's set has ~10^5 values)."""
+        cached: str | None = self.__dict__.get("_content_hash")
+        if cached is not None:
+            return cached
         doc = {
             "names": self.names,
             "shifts": [[s.pattern, s.shift, [repr(v) for v in s.values]] for s in self.shifts],
         }
-        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+        h = hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+        object.__setattr__(self, "_content_hash", h)
+        return h
 
     def snapshot(self, i: int, base: MarketSnapshot) -> MarketSnapshot:
         """Scenario ``i`` as a plain snapshot (for the QuantLib reference)."""

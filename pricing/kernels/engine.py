@@ -98,7 +98,8 @@ _markets: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
 
 def scenario_market(base: MarketSnapshot, scenarios: ScenarioSet) -> Any:
-    """The (cached, at most 2 kept) ScenarioMarket of a base snapshot and scenario set."""
+    """The (cached, at most 4 kept) ScenarioMarket of a base snapshot and scenario set (a Greek
+    run needs three at once: the bump set, the base for units, the rolled date for theta)."""
     from pricing.vector.market import ScenarioMarket
 
     key = (base.content_hash, scenarios.content_hash())
@@ -106,7 +107,7 @@ def scenario_market(base: MarketSnapshot, scenarios: ScenarioSet) -> Any:
     if m is None:
         m = ScenarioMarket(base, scenarios)
         _markets[key] = m
-        while len(_markets) > 2:
+        while len(_markets) > 4:
             _markets.popitem(last=False)
     return m
 
