@@ -168,21 +168,17 @@ def _load_fixings(asof: dt.date, fixings: Mapping[str, Mapping[dt.date, float]])
     a re-bootstrap of all of them on every call; so when the same fixings (by value) were
     loaded last and QuantLib still holds histories of the same names and sizes, nothing is done.
     """
-    key = (
-        asof,
-        tuple((name, tuple(sorted(series.items()))) for name, series in sorted(fixings.items())),
-    )
+    # what QuantLib will hold: the fixings up to the as-of date (so the base date and the
+    # next day's roll-down share one load when no fixing falls on the roll date)
     names = sorted(fixings)
+    wanted = {n: sorted((d, float(v)) for d, v in fixings[n].items() if d <= asof) for n in names}
+    key = tuple((n, tuple(wanted[n])) for n in names)
     if _loaded_fixings["key"] == key and _loaded_fixings["sizes"] == _history_sizes(names):
         return
     ql.IndexManager.instance().clearHistories()
     for name in names:
         idx = make_index(name)
-        past = [
-            (ql_date(d), float(v))
-            for d, v in sorted(fixings[name].items())
-            if d <= asof and idx.isValidFixingDate(ql_date(d))
-        ]
+        past = [(ql_date(d), v) for d, v in wanted[name] if idx.isValidFixingDate(ql_date(d))]
         if past:
             idx.addFixings([d for d, _ in past], [v for _, v in past], True)
     _loaded_fixings["key"] = key
