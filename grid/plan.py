@@ -92,18 +92,21 @@ def choose_chunk_size(
     min_size: int = 16,
     max_size: int = 5000,
     n_workers: int | None = None,
+    tasks_per_worker: int = 4,
 ) -> int:
     """Trades per chunk so that an average task costs about ``target_task_seconds``.
 
-    With ``n_workers`` given, the size is also capped so that every worker gets at least four
-    tasks (load balance and a lost worker costing little), but never below ``min_size``.
+    With ``n_workers`` given, the size is also capped so that every worker gets at least
+    ``tasks_per_worker`` tasks (load balance and a lost worker costing little), but never below
+    ``min_size``; ``target_task_seconds`` may be ``inf`` to size by workers and ``max_size``
+    alone.
     """
     if not trades:
         return min_size
     mean = sum(COST_SECONDS.get(t.product, _DEFAULT_COST) for t in trades) / len(trades)
-    size = int(target_task_seconds / mean)
+    size = max_size if math.isinf(target_task_seconds) else int(target_task_seconds / mean)
     if n_workers:
-        size = min(size, math.ceil(len(trades) / (4 * n_workers)))
+        size = min(size, math.ceil(len(trades) / (tasks_per_worker * n_workers)))
     return max(min_size, min(max_size, size))
 
 
@@ -114,6 +117,7 @@ def plan(
     n_workers: int | None = None,
     min_size: int = 16,
     max_size: int = 5000,
+    tasks_per_worker: int = 4,
 ) -> Plan:
     """Order the trades and cut them into chunks.
 
@@ -123,12 +127,14 @@ def plan(
         The trades to value.
     chunk_size
         Trades per chunk; ``None`` chooses it with :func:`choose_chunk_size`.
-    target_task_seconds, n_workers, min_size, max_size
+    target_task_seconds, n_workers, min_size, max_size, tasks_per_worker
         Passed to :func:`choose_chunk_size`.
     """
     trades = tuple(sorted(portfolio, key=lambda t: (t.product, t.trade_id)))
     if chunk_size is None:
-        chunk_size = choose_chunk_size(trades, target_task_seconds, min_size, max_size, n_workers)
+        chunk_size = choose_chunk_size(
+            trades, target_task_seconds, min_size, max_size, n_workers, tasks_per_worker
+        )
     if chunk_size < 1:
         raise ValueError(f"chunk size must be positive, got {chunk_size}")
     chunks = []

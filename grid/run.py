@@ -19,6 +19,7 @@ marker, and since tasks are deterministic the final cube is identical to an unin
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
@@ -170,13 +171,19 @@ def _prepare_dir(
 
 
 def _plan(portfolio: Portfolio, chunk_size: int | None, n_workers: int, load: float = 1.0) -> Plan:
+    """``load`` is :func:`_load_factor`; 0 means a vectorised run over many scenarios, whose
+    tasks pay a fixed cost per scenario (discount factors on every distinct date in every
+    scenario, whatever the number of trades): one task per worker (up to ``max-chunk-size``
+    trades) then beats the usual four (10,000 trades x 575 Greek scenarios on 2 workers:
+    2.0 s of compute in 2 chunks, 3.4 s in 8)."""
     return plan(
         portfolio,
         chunk_size=chunk_size or config.get("chunk-size"),
-        target_task_seconds=float(config.get("target-task-seconds")) / load,
+        target_task_seconds=(float(config.get("target-task-seconds")) / load if load else math.inf),
         n_workers=n_workers,
         min_size=int(config.get("min-chunk-size")),
         max_size=int(config.get("max-chunk-size")),
+        tasks_per_worker=4 if load else 1,
     )
 
 
@@ -201,13 +208,14 @@ def _greek_plan(snapshot: MarketSnapshot, reporting_currency: str) -> GreekPlan:
 
 def _load_factor(spec: _Spec) -> float:
     """How much more work per trade than one QuantLib valuation (sizes the chunks): every
-    scenario is a full revaluation on the QuantLib engine; the kernels' cost per extra scenario
-    is ~1/1000 of it, so the vectorised engine is left at 1."""
-    if spec.engine != "quantlib":
-        return 1.0
+    scenario is a full revaluation on the QuantLib engine; on the vectorised engine the cost
+    per extra scenario is ~1/1000 of it but fixed per task, so a vectorised scenario run is
+    marked 0 (one task per worker, see :func:`_plan`)."""
     n = spec.scenarios.n if spec.scenarios else 1
     if spec.greeks is not None:
         n += spec.greeks.n_scenarios + (1 if spec.theta else 0)
+    if spec.engine != "quantlib":
+        return 1.0 if n <= 1 else 0.0
     return float(n)
 
 
@@ -410,7 +418,13 @@ def run_valuation(
     )
     attempt = new_run_id(snapshot.asof).rsplit("-", 1)[1]
 
+    addresses = [w["address"] for w in workers]
+
     def submit(chunk: Chunk) -> Future:
+        # Loose affinity: chunk i prefers worker i mod n, so a run of the same book on the same
+        # cluster finds its trades already lowered in that worker's cache (a worker lowers
+        # only its own chunks); any worker may still take it (stealing, lost workers).
+        preferred = [addresses[chunk.chunk_id % len(addresses)]] if addresses else None
         return client.submit(
             value_chunk,
             chunk,
@@ -419,6 +433,8 @@ def run_valuation(
             inputs["scenarios"],
             request,
             inputs["greeks"],
+            workers=preferred,
+            allow_other_workers=True,
             retries=retries,
             pure=False,
             key=f"riskgrid-{record['run_id']}-{attempt}-chunk-{chunk.chunk_id}",
