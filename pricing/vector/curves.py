@@ -36,6 +36,7 @@ form; the others by Newton over all scenarios at once (3-5 iterations to 1e-15).
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import datetime as dt
 import math
@@ -79,7 +80,7 @@ def _locate(x: F64, t: F64) -> NDArray[np.intp]:
     return np.clip(i, 0, len(x) - 2)
 
 
-class VecCurve:
+class VecCurve(abc.ABC):
     """A discount curve over scenarios: :meth:`df` gives ``(S, *t.shape)``.
 
     ``moves`` is True when the curve was built per scenario (``S == n``), False when one curve
@@ -89,13 +90,13 @@ class VecCurve:
     moves: bool
 
     @property
+    @abc.abstractmethod
     def n(self) -> int:
         """Rows of the values: ``S`` (scenarios, or 1)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def df(self, t: Any) -> F64:
         """Discount factors at ACT/365F times ``t`` (any shape) -> ``(S, *t.shape)``."""
-        raise NotImplementedError
 
 
 class LogLinearCurve(VecCurve):
