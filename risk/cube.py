@@ -151,7 +151,7 @@ _ATTRIBUTE_KEYS: tuple[str, ...] = ("trade_id", *TRADE_COORDS)
 
 
 def example_attrs(**overrides: str) -> dict[str, str]:
-    """A complete set of run attrs with placeholder values (examples and tests).
+    """A complete set of run attrs with example values (for examples and tests).
 
     >>> example_attrs(run_id="r1")["run_id"]
     'r1'

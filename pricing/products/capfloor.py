@@ -1,11 +1,12 @@
 """Caps and floors on an IBOR index (``CAPFLOOR``).
 
 The floating leg is a QuantLib ``IborLeg``: one coupon per index tenor from ``start_date`` to
-``maturity_date``, generated backward (a stub, if any, comes first) on the index's calendar,
-business-day convention and end-of-month rule; accrual in the index day count; paid at the
-adjusted period end; fixed ``fixing_days`` before each period start. Each coupon carries one
-caplet (floorlet) struck at ``strike``: ``N * tau * max(L - K, 0)`` (``max(K - L, 0)``). Caplets
-already paid are gone; one whose fixing is past uses the fixing from the snapshot.
+``maturity_date``, generated backward (an irregular first period, if any, comes first) on the
+index's calendar, business-day convention and end-of-month rule; accrual in the index day
+count; paid at the adjusted period end; fixed ``fixing_days`` before each period start. Each
+coupon carries one caplet (floorlet) struck at ``strike``: ``N * tau * max(L - K, 0)``
+(``max(K - L, 0)``). Caplets already paid are gone; one whose fixing is past uses the fixing
+from the snapshot.
 
 Volatility: the market's cap vols are flat (cap) vols by maturity, so every caplet is priced at
 the single flat vol ``rv.flat_vol(t)``, ``t`` = ACT/365F time from as-of to the cap's maturity
